@@ -1,0 +1,131 @@
+//! Write a lingo translation stage in a few lines.
+//!
+//! A stage is a WebAssembly component that the lingo host calls once per
+//! request, in a fresh instance. Implement [`Stage`] on a type, give it a
+//! serde-typed `Config`, and export it with [`export_stage!`]:
+//!
+//! ```ignore
+//! use lingo_sdk::{export_stage, Outcome, Request, Stage, StageError};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config { greeting: String }
+//!
+//! struct Greeter;
+//! impl Stage for Greeter {
+//!     type Config = Config;
+//!     fn process(config: &Config, request: &Request) -> Result<Outcome, StageError> {
+//!         Ok(Outcome::Translated(format!("{} {}", config.greeting, request.text)))
+//!     }
+//! }
+//! export_stage!(Greeter);
+//! ```
+//!
+//! The host's world reaches the stage only through [`http`], [`kv`] and
+//! [`log`]: no files, no environment, no sockets.
+
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod prompt;
+
+use serde::de::DeserializeOwned;
+
+/// The bindings generated from `wit/pipeline.wit`; plugins use the re-exports.
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "stage",
+        path: "../../wit",
+        pub_export_macro: true,
+        export_macro_name: "__export_stage_bindings",
+        default_bindings_module: "lingo_sdk::bindings",
+    });
+}
+
+pub use bindings::lingo::pipeline::types::{Outcome, Phase, RateLimit, Request, StageError};
+
+/// A translation stage: what a plugin author implements.
+pub trait Stage {
+    /// The stage's `config` table from `pipeline.toml`, as a serde type.
+    /// Use `#[serde(deny_unknown_fields)]` so a typo fails at start-up.
+    type Config: DeserializeOwned;
+
+    /// Checks the config beyond its shape (ranges, URLs); runs once at load.
+    fn init(config: &Self::Config) -> Result<(), String> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// Decides on one request: translate, rewrite, or pass.
+    fn process(config: &Self::Config, request: &Request) -> Result<Outcome, StageError>;
+
+    /// Hears what a later stage translated after this one passed (a cache
+    /// writes it back). Does nothing unless overridden.
+    fn remember(
+        config: &Self::Config,
+        request: &Request,
+        translation: &str,
+        producer: &str,
+    ) -> Result<(), StageError> {
+        let _ = (config, request, translation, producer);
+        Ok(())
+    }
+}
+
+/// Exports a [`Stage`] implementation as the component's `stage` world.
+#[macro_export]
+macro_rules! export_stage {
+    ($stage:ty) => {
+        struct __LingoExport;
+
+        impl $crate::bindings::Guest for __LingoExport {
+            fn init(config: String) -> Result<(), String> {
+                $crate::run_init::<$stage>(&config)
+            }
+
+            fn process(
+                config: String,
+                request: $crate::Request,
+            ) -> Result<$crate::Outcome, $crate::StageError> {
+                $crate::run_process::<$stage>(&config, &request)
+            }
+
+            fn remember(
+                config: String,
+                request: $crate::Request,
+                translation: String,
+                producer: String,
+            ) -> Result<(), $crate::StageError> {
+                $crate::run_remember::<$stage>(&config, &request, &translation, &producer)
+            }
+        }
+
+        $crate::__export_stage_bindings!(__LingoExport with_types_in $crate::bindings);
+    };
+}
+
+fn parse_config<S: Stage>(config: &str) -> Result<S::Config, String> {
+    serde_json::from_str(config).map_err(|e| format!("invalid config: {e}"))
+}
+
+#[doc(hidden)]
+pub fn run_init<S: Stage>(config: &str) -> Result<(), String> {
+    S::init(&parse_config::<S>(config)?)
+}
+
+#[doc(hidden)]
+pub fn run_process<S: Stage>(config: &str, request: &Request) -> Result<Outcome, StageError> {
+    let config = parse_config::<S>(config).map_err(StageError::Fatal)?;
+    S::process(&config, request)
+}
+
+#[doc(hidden)]
+pub fn run_remember<S: Stage>(
+    config: &str,
+    request: &Request,
+    translation: &str,
+    producer: &str,
+) -> Result<(), StageError> {
+    let config = parse_config::<S>(config).map_err(StageError::Fatal)?;
+    S::remember(&config, request, translation, producer)
+}

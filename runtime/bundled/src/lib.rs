@@ -1,0 +1,34 @@
+//! The stages that ship inside `lingo`, as WebAssembly component bytes, and
+//! the paths of the test fixtures. `build.rs` compiles `plugins/` for
+//! wasm32-wasip2 before this crate builds.
+
+/// A stage bundled into the binary, named as `plugin = "<name>"` in
+/// `pipeline.toml`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bundled {
+    /// The name used in `pipeline.toml`.
+    pub name: &'static str,
+    /// The component's bytes.
+    pub wasm: &'static [u8],
+}
+
+/// Every bundled stage.
+pub const PLUGINS: &[Bundled] = &[
+    Bundled { name: "cache", wasm: include_bytes!(env!("LINGO_PLUGIN_CACHE")) },
+    Bundled { name: "ollama", wasm: include_bytes!(env!("LINGO_PLUGIN_OLLAMA")) },
+    Bundled { name: "postprocess", wasm: include_bytes!(env!("LINGO_PLUGIN_POSTPROCESS")) },
+    Bundled { name: "vllm", wasm: include_bytes!(env!("LINGO_PLUGIN_VLLM")) },
+];
+
+/// The bundled stage called `name`.
+pub fn find(name: &str) -> Option<Bundled> {
+    PLUGINS.iter().copied().find(|p| p.name == name)
+}
+
+/// The names of all bundled stages, for error messages.
+pub fn names() -> Vec<&'static str> {
+    PLUGINS.iter().map(|p| p.name).collect()
+}
+
+/// Path of the `misbehave` test fixture component (tests only).
+pub const FIXTURE_MISBEHAVE: &str = env!("LINGO_FIXTURE_MISBEHAVE");

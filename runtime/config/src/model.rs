@@ -1,0 +1,326 @@
+//! The validated pipeline: what the rest of lingo reads instead of TOML.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Table;
+
+use crate::env::Env;
+use crate::error::ConfigErrors;
+use crate::hosts::AllowedHost;
+use crate::reader::{Errors, Fields};
+
+/// A whole `pipeline.toml`.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The file it came from, for messages.
+    pub file: PathBuf,
+    /// How the worker reaches and consumes its queue.
+    pub worker: Worker,
+    /// What a job's data may hold.
+    pub limits: JobLimits,
+    /// The stages in file order, disabled ones included.
+    pub stages: Vec<StageSpec>,
+}
+
+impl Pipeline {
+    /// The stages that run.
+    pub fn enabled_stages(&self) -> impl Iterator<Item = &StageSpec> {
+        self.stages.iter().filter(|s| s.enabled)
+    }
+}
+
+/// Which producer library's protocol the queue speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// npm `bull` v4.
+    Bull,
+    /// npm `bullmq` v5+.
+    BullMq,
+}
+
+/// The `[worker]` table.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// The queue's Redis (`REDIS_URL`).
+    pub redis_url: String,
+    /// Where the `kv` capability keeps its data; the queue's Redis by default.
+    pub kv_url: String,
+    /// `bull` or `bullmq`.
+    pub protocol: Protocol,
+    /// Key prefix, `bull` unless the producer uses another.
+    pub prefix: String,
+    /// Queue name.
+    pub queue: String,
+    /// Jobs at once (`WORKER_CONCURRENCY` overrides).
+    pub concurrency: usize,
+    /// Lock time-to-live; renewed at half of it.
+    pub lock_duration: Duration,
+    /// How often stalled jobs are looked for.
+    pub stalled_interval: Duration,
+    /// How often a job may stall before it fails.
+    pub max_stalled_count: u32,
+    /// How long in-flight jobs may run on at shutdown.
+    pub shutdown_grace: Duration,
+    /// The tenant whose `kv` namespace the stages use.
+    pub tenant: String,
+}
+
+/// The `[limits]` table: what a job's data may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct JobLimits {
+    /// Longest `text`, in bytes of UTF-8.
+    pub max_text_bytes: usize,
+    /// Most `targetLanguages`.
+    pub max_targets: usize,
+}
+
+/// When a stage runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Once per job, on the source text.
+    Pre,
+    /// Per target language, until one stage translates.
+    Translate,
+    /// Per produced translation.
+    Post,
+}
+
+/// What a stage's failure does to its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Go on as if the stage had passed (a fallback).
+    Next,
+    /// Call the stage again, up to `retries` times, then fail the job.
+    Retry,
+    /// Fail the job with the stage's error.
+    Fail,
+}
+
+/// Where a stage's component comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginRef {
+    /// A stage bundled into `lingo`, by name.
+    Bundled(String),
+    /// A `.wasm` component on disk (relative paths resolved against the config's folder).
+    File(PathBuf),
+}
+
+/// One `[[stage]]` table.
+#[derive(Debug, Clone)]
+pub struct StageSpec {
+    /// Its TOML path (`stage[2]`), for messages about it.
+    pub path: String,
+    /// Its unique name, shown in traces and `providers`.
+    pub name: String,
+    /// The component to run.
+    pub plugin: PluginRef,
+    /// When it runs.
+    pub phase: Phase,
+    /// What its failure does.
+    pub on_error: OnError,
+    /// Extra calls on failure when `on_error = "retry"`.
+    pub retries: u32,
+    /// Deadline of one call, its HTTP requests included.
+    pub timeout: Duration,
+    /// Linear memory cap of one instance.
+    pub memory: u64,
+    /// Hosts its `http` calls may reach.
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// Its `kv` namespace (its name unless set).
+    pub kv_namespace: String,
+    /// Whether it runs at all.
+    pub enabled: bool,
+    /// Its `config` table as JSON, handed to the plugin.
+    pub config: serde_json::Value,
+}
+
+const WORKER_KEYS: &[&str] = &[
+    "redis_url", "kv_url", "protocol", "prefix", "queue", "concurrency", "lock_duration",
+    "stalled_interval", "max_stalled_count", "shutdown_grace", "tenant",
+];
+const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets"];
+const STAGE_KEYS: &[&str] = &[
+    "name", "plugin", "phase", "on_error", "retries", "timeout", "memory", "allowed_hosts",
+    "kv_namespace", "enabled", "config",
+];
+
+/// Largest memory cap a stage may ask for.
+pub const MAX_STAGE_MEMORY: u64 = 1 << 30;
+
+pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, ConfigErrors> {
+    let mut errors = Errors { file: file.to_path_buf(), env, list: vec![] };
+    let mut top = Fields::new("", table);
+    let worker = worker(top.table("worker", &mut errors), &mut errors);
+    let limits = limits(top.table("limits", &mut errors), &mut errors);
+    let stages: Vec<StageSpec> =
+        top.tables("stage", &mut errors).into_iter().filter_map(|f| stage(f, &mut errors)).collect();
+    top.finish(&["worker", "limits", "stage"], &mut errors);
+    check_stages(&stages, &mut errors);
+    if errors.list.is_empty() {
+        Ok(Pipeline { file: file.to_path_buf(), worker, limits, stages })
+    } else {
+        Err(ConfigErrors(errors.list))
+    }
+}
+
+fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
+    let mut f = fields.unwrap_or_else(|| Fields::new("worker", Table::new()));
+    let default_redis = errors.env.get("REDIS_URL").unwrap_or("redis://127.0.0.1:6379").to_string();
+    let redis_url = f.string("redis_url", errors).unwrap_or(default_redis);
+    check_redis_url(&redis_url, &f.path_of("redis_url"), errors);
+    let kv_url = f.string("kv_url", errors).unwrap_or_else(|| redis_url.clone());
+    check_redis_url(&kv_url, &f.path_of("kv_url"), errors);
+    let protocol = f.parsed("protocol", "`bull` or `bullmq`", errors, |t| match t {
+        "bull" => Some(Protocol::Bull),
+        "bullmq" => Some(Protocol::BullMq),
+        _ => None,
+    });
+    let prefix = non_empty(f.string("prefix", errors), "bull", &f.path_of("prefix"), errors);
+    let queue = non_empty(f.string("queue", errors), "translation-jobs", &f.path_of("queue"), errors);
+    let mut concurrency = f.uint("concurrency", 1..=10_000, errors).unwrap_or(4) as usize;
+    if let Some(text) = errors.env.get("WORKER_CONCURRENCY") {
+        match text.trim().parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => concurrency = n,
+            _ => errors.push("WORKER_CONCURRENCY", format!("expected a whole number from 1 to 10000, found `{text}`")),
+        }
+    }
+    let worker = Worker {
+        redis_url,
+        kv_url,
+        protocol: protocol.unwrap_or(Protocol::Bull),
+        prefix,
+        queue,
+        concurrency,
+        lock_duration: f.duration("lock_duration", errors).unwrap_or(Duration::from_secs(30)),
+        stalled_interval: f.duration("stalled_interval", errors).unwrap_or(Duration::from_secs(30)),
+        max_stalled_count: f.uint("max_stalled_count", 0..=1000, errors).unwrap_or(1) as u32,
+        shutdown_grace: f.duration("shutdown_grace", errors).unwrap_or(Duration::from_secs(10)),
+        tenant: non_empty(f.string("tenant", errors), "default", &f.path_of("tenant"), errors),
+    };
+    f.finish(WORKER_KEYS, errors);
+    worker
+}
+
+fn limits(fields: Option<Fields>, errors: &mut Errors) -> JobLimits {
+    let mut f = fields.unwrap_or_else(|| Fields::new("limits", Table::new()));
+    let limits = JobLimits {
+        max_text_bytes: f.bytes("max_text_bytes", errors).unwrap_or(4096) as usize,
+        max_targets: f.uint("max_targets", 1..=256, errors).unwrap_or(16) as usize,
+    };
+    if limits.max_text_bytes == 0 {
+        errors.push("limits.max_text_bytes", "must be at least 1 byte");
+    }
+    f.finish(LIMIT_KEYS, errors);
+    limits
+}
+
+fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
+    let path = f.path_of("").trim_end_matches('.').to_string();
+    let name = f.string("name", errors);
+    let plugin = f.string("plugin", errors);
+    if name.is_none() {
+        errors.push_hint(&path, "missing `name`", "give every stage a unique `name = \"...\"`");
+    }
+    if plugin.is_none() {
+        errors.push_hint(&path, "missing `plugin`", "a bundled plugin (`cache`, `vllm`, `ollama`, `postprocess`) or a path to a `.wasm` file");
+    }
+    let phase = f.parsed("phase", "`pre`, `translate` or `post`", errors, |t| match t {
+        "pre" => Some(Phase::Pre),
+        "translate" => Some(Phase::Translate),
+        "post" => Some(Phase::Post),
+        _ => None,
+    });
+    let on_error = f.parsed("on_error", "`next`, `retry` or `fail`", errors, |t| match t {
+        "next" => Some(OnError::Next),
+        "retry" => Some(OnError::Retry),
+        "fail" => Some(OnError::Fail),
+        _ => None,
+    });
+    let retries = f.uint("retries", 0..=10, errors);
+    let timeout = f.duration("timeout", errors);
+    if timeout.is_some_and(|t| t > Duration::from_secs(300)) {
+        errors.push_hint(&f.path_of("timeout"), "is longer than 5 minutes", "a chat line that waits that long is stale; use a shorter timeout");
+    }
+    let memory = f.bytes("memory", errors);
+    if let Some(m) = memory.filter(|m| !(1 << 20..=MAX_STAGE_MEMORY).contains(m)) {
+        errors.push(&f.path_of("memory"), format!("expected a size from 1MiB to 1GiB, found {m} bytes"));
+    }
+    let allowed_hosts = f.strings("allowed_hosts", errors).unwrap_or_default();
+    let allowed_hosts = allowed_hosts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            AllowedHost::parse(h)
+                .map_err(|why| errors.push_hint(&format!("{}[{i}]", f.path_of("allowed_hosts")), why, "write `host:port`, `http://host:port`, `*.domain` or `*`"))
+                .ok()
+        })
+        .collect();
+    let kv_namespace = f.string("kv_namespace", errors);
+    let enabled = f.bool("enabled", errors).unwrap_or(true);
+    let config = f.json("config", errors).unwrap_or_else(|| serde_json::json!({}));
+    if !config.is_object() {
+        errors.push_hint(&f.path_of("config"), "expected a table", "write `config = { key = \"value\" }` or a `[stage.config]` table");
+    }
+    f.finish(STAGE_KEYS, errors);
+    let (name, plugin) = (name?, plugin?);
+    let phase = phase.unwrap_or(Phase::Translate);
+    Some(StageSpec {
+        plugin: plugin_ref(&plugin, errors.file()),
+        on_error: on_error.unwrap_or(if phase == Phase::Translate { OnError::Next } else { OnError::Fail }),
+        retries: retries.unwrap_or(2),
+        timeout: timeout.unwrap_or(Duration::from_secs(10)),
+        memory: memory.unwrap_or(64 << 20),
+        kv_namespace: kv_namespace.unwrap_or_else(|| name.clone()),
+        path,
+        name,
+        phase,
+        allowed_hosts,
+        enabled,
+        config,
+    })
+}
+
+fn plugin_ref(plugin: &str, file: &Path) -> PluginRef {
+    if plugin.ends_with(".wasm") || plugin.contains('/') {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        PluginRef::File(dir.join(plugin))
+    } else {
+        PluginRef::Bundled(plugin.to_string())
+    }
+}
+
+fn check_stages(stages: &[StageSpec], errors: &mut Errors) {
+    for (i, stage) in stages.iter().enumerate() {
+        let valid = stage.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if stage.name.is_empty() || !valid {
+            errors.push_hint(&format!("{}.name", stage.path), format!("`{}` is not a stage name", stage.name), "use letters, digits, `-` and `_`");
+        }
+        if let Some(first) = stages[..i].iter().find(|s| s.name == stage.name) {
+            errors.push_hint(&format!("{}.name", stage.path), format!("`{}` is already the name of {}", stage.name, first.path), "stage names must be unique");
+        }
+        if stage.on_error != OnError::Retry && stage.retries != 2 && stage.retries != 0 {
+            errors.push_hint(&format!("{}.retries", stage.path), "only applies with `on_error = \"retry\"`", "remove it, or set on_error = \"retry\"");
+        }
+    }
+    if !stages.iter().any(|s| s.enabled && s.phase == Phase::Translate) {
+        errors.push_hint("stage", "no enabled stage translates", "add a `[[stage]]` with `phase = \"translate\"` (the default), e.g. `plugin = \"cache\"`");
+    }
+}
+
+fn check_redis_url(url: &str, path: &str, errors: &mut Errors) {
+    if !["redis://", "rediss://", "unix://", "redis+unix://"].iter().any(|s| url.starts_with(s)) {
+        errors.push_hint(path, format!("`{url}` is not a Redis URL"), "write `redis://host:port` (or `rediss://` for TLS)");
+    }
+}
+
+fn non_empty(value: Option<String>, default: &str, path: &str, errors: &mut Errors) -> String {
+    match value {
+        Some(v) if v.trim().is_empty() => {
+            errors.push(path, "must not be empty");
+            default.to_string()
+        }
+        Some(v) => v,
+        None => default.to_string(),
+    }
+}

@@ -1,0 +1,55 @@
+//! Where the queue lives and how the worker takes from it.
+
+use std::time::Duration;
+
+/// Which producer library's Redis protocol to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// npm `bull` v4.
+    Bull,
+    /// npm `bullmq` v5 and later.
+    BullMq,
+}
+
+/// Everything an adapter needs to find its queue and pace its work.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    /// `redis://host:port/db` of the queue's Redis.
+    pub redis_url: String,
+    /// Key prefix, `bull` by default; `{bull}` for Redis Cluster.
+    pub prefix: String,
+    /// The queue name, `translation-jobs` by default.
+    pub queue: String,
+    /// How many jobs run at once.
+    pub concurrency: usize,
+    /// How long a lock lasts without renewal (renewed at half of it).
+    pub lock_duration: Duration,
+    /// How often the stalled check runs.
+    pub stalled_interval: Duration,
+    /// How many times a job may stall before it fails.
+    pub max_stalled_count: u32,
+    /// How long in-flight jobs may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl QueueSettings {
+    /// Settings with the defaults of the Node libraries for everything but
+    /// the Redis URL.
+    pub fn new(redis_url: impl Into<String>) -> Self {
+        Self {
+            redis_url: redis_url.into(),
+            prefix: "bull".into(),
+            queue: "translation-jobs".into(),
+            concurrency: 4,
+            lock_duration: Duration::from_secs(30),
+            stalled_interval: Duration::from_secs(30),
+            max_stalled_count: 1,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+
+    /// `<prefix>:<queue>:`, the start of every key of this queue.
+    pub fn key_prefix(&self) -> String {
+        format!("{}:{}:", self.prefix, self.queue)
+    }
+}
