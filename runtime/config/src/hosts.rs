@@ -70,7 +70,7 @@ pub fn default_port(scheme: &str) -> u16 {
 fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     // `[::1]:8000`: the port follows the bracket.
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') && host.contains(':') => (authority, None),
+        Some((host, _)) if !host.ends_with(']') && host.contains(':') => (authority, None),
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),
     };

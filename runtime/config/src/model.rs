@@ -153,10 +153,16 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     let mut top = Fields::new("", table);
     let worker = worker(top.table("worker", &mut errors), &mut errors);
     let limits = limits(top.table("limits", &mut errors), &mut errors);
-    let stages: Vec<StageSpec> =
-        top.tables("stage", &mut errors).into_iter().filter_map(|f| stage(f, &mut errors)).collect();
+    let tables = top.tables("stage", &mut errors);
+    let written = tables.len();
+    let stages: Vec<StageSpec> = tables.into_iter().filter_map(|f| stage(f, &mut errors)).collect();
     top.finish(&["worker", "limits", "stage"], &mut errors);
     check_stages(&stages, &mut errors);
+    // Whether any stage translates is only known once every stage was read.
+    let all_read = stages.len() == written && !top_level_stage_error(&errors);
+    if all_read && !stages.iter().any(|s| s.enabled && s.phase == Phase::Translate) {
+        errors.push_hint("stage", "no enabled stage translates", "add a `[[stage]]` with `phase = \"translate\"` (the default), e.g. `plugin = \"cache\"`");
+    }
     if errors.list.is_empty() {
         Ok(Pipeline { file: file.to_path_buf(), worker, limits, stages })
     } else {
@@ -169,8 +175,13 @@ fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
     let default_redis = errors.env.get("REDIS_URL").unwrap_or("redis://127.0.0.1:6379").to_string();
     let redis_url = f.string("redis_url", errors).unwrap_or(default_redis);
     check_redis_url(&redis_url, &f.path_of("redis_url"), errors);
-    let kv_url = f.string("kv_url", errors).unwrap_or_else(|| redis_url.clone());
-    check_redis_url(&kv_url, &f.path_of("kv_url"), errors);
+    let kv_url = match f.string("kv_url", errors) {
+        Some(url) => {
+            check_redis_url(&url, &f.path_of("kv_url"), errors);
+            url
+        }
+        None => redis_url.clone(),
+    };
     let protocol = f.parsed("protocol", "`bull` or `bullmq`", errors, |t| match t {
         "bull" => Some(Protocol::Bull),
         "bullmq" => Some(Protocol::BullMq),
@@ -198,6 +209,9 @@ fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
         shutdown_grace: f.duration("shutdown_grace", errors).unwrap_or(Duration::from_secs(10)),
         tenant: non_empty(f.string("tenant", errors), "default", &f.path_of("tenant"), errors),
     };
+    if !is_identifier(&worker.tenant) {
+        errors.push_hint(&f.path_of("tenant"), format!("`{}` is not a tenant id", worker.tenant), "use letters, digits, `-` and `_`");
+    }
     f.finish(WORKER_KEYS, errors);
     worker
 }
@@ -238,14 +252,16 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         _ => None,
     });
     let retries = f.uint("retries", 0..=10, errors);
+    if retries.is_some() && on_error != Some(OnError::Retry) {
+        errors.push_hint(&f.path_of("retries"), "only applies with `on_error = \"retry\"`", "remove it, or set `on_error = \"retry\"`");
+    }
     let timeout = f.duration("timeout", errors);
     if timeout.is_some_and(|t| t > Duration::from_secs(300)) {
         errors.push_hint(&f.path_of("timeout"), "is longer than 5 minutes", "a chat line that waits that long is stale; use a shorter timeout");
     }
-    let memory = f.bytes("memory", errors);
-    if let Some(m) = memory.filter(|m| !(1 << 20..=MAX_STAGE_MEMORY).contains(m)) {
-        errors.push(&f.path_of("memory"), format!("expected a size from 1MiB to 1GiB, found {m} bytes"));
-    }
+    let memory = f.parsed("memory", "a size from `1MiB` to `1GiB`", errors, |t| {
+        crate::units::parse_bytes(t).filter(|m| (1 << 20..=MAX_STAGE_MEMORY).contains(m))
+    });
     let allowed_hosts = f.strings("allowed_hosts", errors).unwrap_or_default();
     let allowed_hosts = allowed_hosts
         .iter()
@@ -268,7 +284,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
     Some(StageSpec {
         plugin: plugin_ref(&plugin, errors.file()),
         on_error: on_error.unwrap_or(if phase == Phase::Translate { OnError::Next } else { OnError::Fail }),
-        retries: retries.unwrap_or(2),
+        retries: retries.unwrap_or(2) as u32,
         timeout: timeout.unwrap_or(Duration::from_secs(10)),
         memory: memory.unwrap_or(64 << 20),
         kv_namespace: kv_namespace.unwrap_or_else(|| name.clone()),
@@ -292,20 +308,26 @@ fn plugin_ref(plugin: &str, file: &Path) -> PluginRef {
 
 fn check_stages(stages: &[StageSpec], errors: &mut Errors) {
     for (i, stage) in stages.iter().enumerate() {
-        let valid = stage.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if stage.name.is_empty() || !valid {
+        if !is_identifier(&stage.name) {
             errors.push_hint(&format!("{}.name", stage.path), format!("`{}` is not a stage name", stage.name), "use letters, digits, `-` and `_`");
+        }
+        if !is_identifier(&stage.kv_namespace) {
+            errors.push_hint(&format!("{}.kv_namespace", stage.path), format!("`{}` is not a namespace", stage.kv_namespace), "use letters, digits, `-` and `_`");
         }
         if let Some(first) = stages[..i].iter().find(|s| s.name == stage.name) {
             errors.push_hint(&format!("{}.name", stage.path), format!("`{}` is already the name of {}", stage.name, first.path), "stage names must be unique");
         }
-        if stage.on_error != OnError::Retry && stage.retries != 2 && stage.retries != 0 {
-            errors.push_hint(&format!("{}.retries", stage.path), "only applies with `on_error = \"retry\"`", "remove it, or set on_error = \"retry\"");
-        }
     }
-    if !stages.iter().any(|s| s.enabled && s.phase == Phase::Translate) {
-        errors.push_hint("stage", "no enabled stage translates", "add a `[[stage]]` with `phase = \"translate\"` (the default), e.g. `plugin = \"cache\"`");
-    }
+}
+
+fn top_level_stage_error(errors: &Errors) -> bool {
+    errors.list.iter().any(|e| e.path == "stage")
+}
+
+/// Names that end up inside Redis keys: no `:`, so no name can reach into
+/// another's keys.
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn check_redis_url(url: &str, path: &str, errors: &mut Errors) {

@@ -1,1 +1,27 @@
-//! placeholder
+//! The plugin host and the pipeline executor.
+//!
+//! - [`engine`]: the wasmtime engine (async, pooling allocator, epoch
+//!   deadlines) and the linker with WASI (empty) and the capabilities;
+//! - [`plugin`]: a compiled, contract-checked, pre-instantiated component,
+//!   with a disk cache of compiled code ([`compile_cache`]);
+//! - [`stage`]: one configured stage, called in a fresh store per call with
+//!   its memory cap, deadline and permissions;
+//! - [`capabilities`]: `http`, `kv` and `log`, the only doors out of a stage;
+//! - [`pipeline`]: a job through pre, translate and post stages.
+//!
+//! It knows nothing of Bull: a job is a [`pipeline::TranslationJob`] in and
+//! a [`pipeline::JobReport`] or [`pipeline::JobFailed`] out.
+
+pub mod bindings;
+pub mod capabilities;
+pub mod compile_cache;
+pub mod engine;
+pub mod pipeline;
+pub mod plugin;
+pub mod stage;
+mod state;
+
+pub use engine::{EngineOptions, StageEngine};
+pub use pipeline::{Failure, JobFailed, JobReport, Pipeline, TranslationJob};
+pub use plugin::{Plugin, PluginError, Plugins};
+pub use stage::{Services, Stage, StageFailure, StageFault};

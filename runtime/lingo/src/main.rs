@@ -1,1 +1,36 @@
-fn main() {}
+//! `lingo`: a drop-in worker for Bull queues that translates chat through
+//! sandboxed WebAssembly stages.
+//!
+//! Subcommands: `run` (the worker), `check` (validate a pipeline), `try`
+//! (one line through the pipeline, no Redis), `dev-llm` (the stand-in LLM
+//! server). This crate is glue: config from `lingo-config`, stages from
+//! `lingo-engine`, queues from `lingo-queue`; the only place that sees all
+//! three is [`translator`].
+
+mod cli;
+mod commands;
+mod logging;
+mod services;
+mod translator;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(commands::dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, as `main` reports them.
+fn chain(err: &anyhow::Error) -> String {
+    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}

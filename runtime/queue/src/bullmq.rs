@@ -1,1 +1,124 @@
-//! bullmq
+//! bullmq (v5+) through the maintainers' `bullmq-official` crate, which runs
+//! BullMQ's own Lua scripts: fetch and lock, renewal, stalled checks,
+//! retries with the job's `attempts`/`backoff`, and the events stream that
+//! `QueueEvents` and `waitUntilFinished` read. This module only adapts its
+//! worker to lingo's [`Processor`] and outcome types.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bullmq::{Error as BullMqError, RedisConnectionOptions, WorkerOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Job, JobError, Processor, QueueError, QueueSettings};
+
+/// A bullmq worker over one queue.
+pub struct Worker {
+    settings: QueueSettings,
+}
+
+impl Worker {
+    /// Checks that Redis answers, so a wrong URL fails at start.
+    pub async fn connect(settings: QueueSettings) -> Result<Self, QueueError> {
+        let client = redis::Client::open(settings.redis_url.as_str()).map_err(QueueError::from)?;
+        let mut conn = client.get_multiplexed_async_connection().await.map_err(QueueError::from)?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(QueueError::from)?;
+        Ok(Self { settings })
+    }
+
+    /// Runs `processor` on the queue's jobs until `shutdown`, then lets
+    /// in-flight jobs finish within the grace period.
+    pub async fn run<P: Processor>(&self, processor: Arc<P>, shutdown: CancellationToken) -> Result<(), QueueError> {
+        let s = &self.settings;
+        tracing::info!(protocol = "bullmq", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
+        tracing::info!("Concurrency: {} workers", s.concurrency);
+        let slots = Slots::new(s.concurrency);
+        let handler = move |job: bullmq::Job, _cancel| {
+            let (processor, slots) = (processor.clone(), slots.clone());
+            async move { process(&*processor, &slots, job).await }
+        };
+        let worker = bullmq::Worker::with_options(&s.queue, handler, self.options())
+            .await
+            .map_err(|e| QueueError::Protocol(e.to_string()))?;
+        let worker = Arc::new(worker);
+        // The crate queues an event per job; unread, they would grow without bound.
+        let drain = tokio::spawn({
+            let worker = worker.clone();
+            async move { while worker.next_event().await.is_some() {} }
+        });
+        shutdown.cancelled().await;
+        tracing::info!(grace = ?s.shutdown_grace, "shutting down: finishing in-flight jobs");
+        let result = worker.close(s.shutdown_grace.as_millis() as u64).await;
+        drain.abort();
+        result.map_err(|e| QueueError::Protocol(e.to_string()))
+    }
+
+    fn options(&self) -> WorkerOptions {
+        let s = &self.settings;
+        WorkerOptions {
+            connection: RedisConnectionOptions::new().url(s.redis_url.clone()),
+            prefix: s.prefix.clone(),
+            name: Some("lingo".into()),
+            concurrency: s.concurrency,
+            lock_duration: s.lock_duration.as_millis() as u64,
+            stalled_interval: s.stalled_interval.as_millis() as u64,
+            max_stalled_count: s.max_stalled_count,
+            ..WorkerOptions::default()
+        }
+    }
+}
+
+async fn process<P: Processor>(processor: &P, slots: &Slots, job: bullmq::Job) -> Result<serde_json::Value, BullMqError> {
+    let ours = Job {
+        id: job.id().to_string(),
+        name: job.name().to_string(),
+        data: job.data().to_string(),
+        attempts_made: job.attempts_made(),
+        timestamp: job.timestamp(),
+    };
+    let slot = slots.take();
+    let result = processor.process(&ours, slot).await;
+    slots.give_back(slot);
+    match result {
+        Ok(value) => Ok(value),
+        Err(JobError::Fatal(message)) => Err(BullMqError::Unrecoverable(message)),
+        Err(JobError::Retryable(message)) => Err(BullMqError::ProcessingError(message)),
+        Err(JobError::RateLimited { message, retry_after }) => {
+            let due = now_ms() + retry_after.as_millis() as u64;
+            match job.move_to_delayed(due).await {
+                Ok(()) => {
+                    tracing::debug!(job.id = %ours.id, ?retry_after, "rate limited: back to delayed");
+                    Err(BullMqError::Delayed)
+                }
+                Err(err) => Err(BullMqError::ProcessingError(format!("{message} (and could not delay: {err})"))),
+            }
+        }
+    }
+}
+
+/// Slot numbers for log lines: the crate runs up to `concurrency` jobs at
+/// once, and each takes the lowest free number.
+#[derive(Clone)]
+struct Slots(Arc<Mutex<Vec<usize>>>);
+
+impl Slots {
+    fn new(count: usize) -> Self {
+        Self(Arc::new(Mutex::new((1..=count).rev().collect())))
+    }
+
+    fn take(&self) -> usize {
+        self.0.lock().expect("slots lock").pop().unwrap_or(0)
+    }
+
+    fn give_back(&self, slot: usize) {
+        if slot > 0 {
+            let mut free = self.0.lock().expect("slots lock");
+            free.push(slot);
+            free.sort_unstable_by(|a, b| b.cmp(a));
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64
+}

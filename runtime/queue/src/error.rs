@@ -33,6 +33,9 @@ pub enum QueueError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The queue library or the queue's data broke the protocol.
+    #[error("queue protocol error: {0}")]
+    Protocol(String),
     /// Redis answered a command with an error that retrying cannot fix.
     #[error("Redis command failed")]
     Redis(#[from] redis::RedisError),

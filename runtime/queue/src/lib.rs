@@ -11,8 +11,10 @@
 
 pub mod bull;
 pub mod bullmq;
+mod error;
 mod job;
 mod settings;
 
+pub use error::QueueError;
 pub use job::{Job, JobError, Processor};
 pub use settings::{Protocol, QueueSettings};

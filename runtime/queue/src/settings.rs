@@ -30,6 +30,9 @@ pub struct QueueSettings {
     pub max_stalled_count: u32,
     /// How long in-flight jobs may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// How long one blocking fetch waits on an empty queue before trying
+    /// again (bull's `drainDelay`; whole seconds, at least 1).
+    pub drain_delay: Duration,
 }
 
 impl QueueSettings {
@@ -45,6 +48,7 @@ impl QueueSettings {
             stalled_interval: Duration::from_secs(30),
             max_stalled_count: 1,
             shutdown_grace: Duration::from_secs(10),
+            drain_delay: Duration::from_secs(5),
         }
     }
 

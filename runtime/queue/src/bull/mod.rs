@@ -1,1 +1,244 @@
-//! bull v4
+//! bull v4 worker: takes jobs that npm `bull` producers put in Redis and
+//! finishes them so that the producers' `job.finished()` settles, speaking
+//! bull's Redis protocol with Lua scripts written here from the spec
+//! (`/work/shared/specs/bull-protocol.md`, Part A).
+//!
+//! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `slots`
+//! bounds them, `runner` runs one job (with `locks` renewing its lock) and
+//! writes its outcome (decided by `outcome`, from `opts`), `maintenance`
+//! promotes delayed jobs and recovers stalled ones, `events` listens for
+//! delayed announcements. `store` is the only place that talks to Redis by
+//! script (`scripts/*.lua`); `keys` names the keys; `health` rides out outages.
+//!
+//! Not here (spec C2, optional): rate limiter keys, repeatable jobs, progress
+//! and logs, metrics, the `timeout` option, fetch-next inside the completion
+//! script, and custom backoff strategies (an unknown backoff type retries at
+//! once).
+
+mod clock;
+mod events;
+mod fetch;
+mod health;
+mod keys;
+mod locks;
+mod maintenance;
+mod opts;
+mod outcome;
+mod record;
+mod runner;
+mod scripts;
+mod slots;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::Client;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::error::redact_url;
+use crate::{Processor, QueueError, QueueSettings};
+
+use fetch::{Fetch, Fetcher};
+use health::{Backoff, Health};
+use keys::Keys;
+use runner::JobContext;
+use slots::Slots;
+use store::Store;
+
+/// How many delayed announcements may wait for the promotion loop.
+const DELAYED_BACKLOG: usize = 1024;
+
+/// A bull v4 worker over one queue.
+pub struct Worker {
+    settings: QueueSettings,
+    /// For the connections that are not the command connection: the
+    /// blocking fetch and the `delayed` subscription.
+    client: Client,
+    keys: Arc<Keys>,
+    store: Store,
+    health: Arc<Health>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("queue", &self.keys.base).finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// Connects (fails fast with a clear error if Redis is unreachable at start).
+    pub async fn connect(settings: QueueSettings) -> Result<Self, QueueError> {
+        check_settings(&settings)?;
+        let url = redact_url(&settings.redis_url);
+        let client = Client::open(settings.redis_url.as_str())
+            .map_err(|source| QueueError::InvalidUrl { url: url.clone(), source })?;
+        let con = ConnectionManager::new_with_config(client.clone(), manager_config())
+            .await
+            .map_err(|source| QueueError::Connect { url: url.clone(), source })?;
+        let keys = Arc::new(Keys::new(settings.key_prefix()));
+        let token = uuid::Uuid::new_v4().to_string();
+        let lock_ms = u64::try_from(settings.lock_duration.as_millis()).unwrap_or(u64::MAX);
+        let store = Store::new(con, Arc::clone(&keys), token, lock_ms);
+        let health = Arc::new(Health::new(url));
+        Ok(Self { settings, client, keys, store, health })
+    }
+
+    /// Takes jobs and runs `processor` on them in `settings.concurrency` slots until `shutdown`
+    /// is cancelled; then stops fetching, lets in-flight jobs finish within `settings.shutdown_grace`
+    /// (renewing their locks meanwhile), and returns. Jobs not finished are left in `active` for
+    /// stalled recovery (do not fail or move them).
+    pub async fn run<P: Processor>(&self, processor: Arc<P>, shutdown: CancellationToken) -> Result<(), QueueError> {
+        let s = &self.settings;
+        info!(protocol = "bull", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
+        info!("Concurrency: {} workers", s.concurrency);
+        let hard_stop = CancellationToken::new();
+        let grace = spawn_grace_timer(shutdown.clone(), hard_stop.clone(), s.shutdown_grace);
+        let (delayed_tx, delayed_rx) = mpsc::channel(DELAYED_BACKLOG);
+        let housekeeping = self.spawn_maintenance(delayed_tx.clone(), delayed_rx, shutdown.child_token());
+        let ctx = JobContext {
+            store: self.store.clone(),
+            health: Arc::clone(&self.health),
+            renew_every: s.lock_duration / 2,
+            hard_stop: hard_stop.clone(),
+            delayed: delayed_tx,
+        };
+        let mut jobs = JoinSet::new();
+        self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown).await;
+        finish_in_flight(&mut jobs, &hard_stop).await;
+        hard_stop.cancel();
+        grace.abort();
+        for task in housekeeping {
+            let _ = task.await;
+        }
+        info!(queue = %s.queue, "Bull-compatible worker stopped");
+        Ok(())
+    }
+
+    /// Fetches while a slot is free, until shutdown; each job runs on its own
+    /// task holding its slot.
+    async fn fetch_loop<P: Processor>(&self, ctx: &JobContext, processor: &Arc<P>, jobs: &mut JoinSet<()>, shutdown: &CancellationToken) {
+        let slots = Slots::new(self.settings.concurrency);
+        let mut fetcher = Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay);
+        let mut backoff = Backoff::default();
+        let mut slot = None;
+        while !shutdown.is_cancelled() {
+            reap(jobs);
+            if slot.is_none() {
+                slot = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    slot = slots.acquire() => Some(slot),
+                };
+            }
+            match fetcher.next(&self.health, shutdown, &ctx.hard_stop).await {
+                Ok(Fetch::Job(record)) => {
+                    backoff.reset();
+                    self.health.ok();
+                    let slot = slot.take().expect("a slot is held while fetching");
+                    jobs.spawn(runner::run_job(ctx.clone(), Arc::clone(processor), record, slot));
+                }
+                Ok(Fetch::Idle) => {
+                    backoff.reset();
+                    self.health.ok();
+                }
+                Ok(Fetch::Stopped) => break,
+                Err(err) => {
+                    self.health.failed(&err);
+                    backoff.sleep(shutdown).await;
+                }
+            }
+        }
+    }
+
+    fn spawn_maintenance(&self, delayed_tx: mpsc::Sender<u64>, delayed_rx: mpsc::Receiver<u64>, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+        let s = &self.settings;
+        let health = &self.health;
+        vec![
+            tokio::spawn(maintenance::promote_delayed(self.store.clone(), Arc::clone(health), delayed_rx, stop.clone())),
+            tokio::spawn(maintenance::check_stalled(
+                self.store.clone(),
+                Arc::clone(health),
+                s.stalled_interval,
+                s.max_stalled_count,
+                stop.clone(),
+            )),
+            tokio::spawn(events::forward_delayed(self.client.clone(), self.keys.delayed.clone(), delayed_tx, stop)),
+        ]
+    }
+}
+
+/// The command connection: few quick connection retries so that start-up
+/// fails fast and outages surface to our own backoff loops, which log them.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(100))
+        .set_max_delay(Duration::from_secs(1))
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(5)))
+}
+
+fn check_settings(settings: &QueueSettings) -> Result<(), QueueError> {
+    let invalid = |name, reason: &str| Err(QueueError::InvalidSetting { name, reason: reason.into() });
+    if settings.concurrency == 0 {
+        return invalid("concurrency", "must be at least 1");
+    }
+    if settings.lock_duration < Duration::from_millis(2) {
+        return invalid("lock_duration", "must be at least 2 ms");
+    }
+    if settings.stalled_interval.is_zero() {
+        return invalid("stalled_interval", "must be more than 0");
+    }
+    Ok(())
+}
+
+/// Cancels `hard_stop` once `shutdown_grace` has passed after `shutdown`.
+fn spawn_grace_timer(shutdown: CancellationToken, hard_stop: CancellationToken, grace: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        tokio::select! {
+            _ = hard_stop.cancelled() => {}
+            _ = tokio::time::sleep(grace) => hard_stop.cancel(),
+        }
+    })
+}
+
+/// Waits for in-flight jobs; at `hard_stop` abandons the rest, which stay
+/// locked in active until their locks expire and stalled recovery runs them.
+async fn finish_in_flight(jobs: &mut JoinSet<()>, hard_stop: &CancellationToken) {
+    if !jobs.is_empty() {
+        info!(in_flight = jobs.len(), "waiting for in-flight jobs to finish");
+    }
+    loop {
+        tokio::select! {
+            joined = jobs.join_next() => match joined {
+                Some(result) => log_join(result),
+                None => return,
+            },
+            _ = hard_stop.cancelled() => {
+                info!(abandoned = jobs.len(), "shutdown grace over; unfinished jobs left for stalled recovery");
+                jobs.shutdown().await;
+                return;
+            }
+        }
+    }
+}
+
+/// Collects finished job tasks so the set does not grow.
+fn reap(jobs: &mut JoinSet<()>) {
+    while let Some(result) = jobs.try_join_next() {
+        log_join(result);
+    }
+}
+
+fn log_join(result: Result<(), tokio::task::JoinError>) {
+    if let Err(err) = result {
+        if err.is_panic() {
+            error!(error = %err, "job task panicked");
+        }
+    }
+}

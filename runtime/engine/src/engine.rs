@@ -1,0 +1,108 @@
+//! The wasmtime engine lingo runs every stage on: async, pooled instances,
+//! epoch interruption for deadlines, and one linker with WASI (empty) and the
+//! three capabilities.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings;
+use crate::compile_cache::CompileCache;
+use crate::state::StageState;
+
+/// How often the epoch advances: the granularity of deadlines, and how often
+/// a busy guest yields to the rest of the runtime.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Sizing of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Stage instances alive at once; calls beyond it wait for a free one.
+    pub max_instances: u32,
+    /// The largest memory cap any stage may have.
+    pub max_memory: u64,
+    /// Where compiled components are kept between runs; `None` disables.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self { max_instances: 1024, max_memory: 64 << 20, cache_dir: CompileCache::default_dir() }
+    }
+}
+
+/// The shared engine: cheap to clone, one per process.
+#[derive(Clone)]
+pub struct StageEngine {
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) linker: Arc<Linker<StageState>>,
+    pub(crate) instances: Arc<Semaphore>,
+    pub(crate) cache: Option<Arc<CompileCache>>,
+    ticker: Arc<Ticker>,
+}
+
+impl StageEngine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(options: &EngineOptions) -> anyhow::Result<Self> {
+        let engine = wasmtime::Engine::new(&config(options))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Stage::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        let cache = options.cache_dir.clone().map(|dir| Arc::new(CompileCache::new(dir, &engine)));
+        Ok(Self {
+            ticker: Ticker::start(engine.clone()),
+            engine,
+            linker: Arc::new(linker),
+            instances: Arc::new(Semaphore::new(options.max_instances as usize)),
+            cache,
+        })
+    }
+}
+
+fn config(options: &EngineOptions) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let instances = options.max_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 4)
+        .total_memories(instances * 2)
+        .total_tables(instances * 4)
+        .total_stacks(instances)
+        .max_memory_size(options.max_memory as usize);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// A thread that advances the engine's epoch every tick, until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engine: wasmtime::Engine) -> Arc<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("lingo-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn epoch thread");
+        Arc::new(Self { stop })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

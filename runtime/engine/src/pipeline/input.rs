@@ -1,0 +1,161 @@
+//! A job's data, checked: what a producer must send, and the exact reason
+//! when it did not.
+
+use lingo_config::JobLimits;
+use serde_json::Value;
+
+/// A translation job as the pipeline sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranslationJob {
+    /// The chat line.
+    pub text: String,
+    /// Languages to translate into, deduplicated, in the producer's order.
+    pub target_languages: Vec<String>,
+    /// The line's language, when the producer knows it.
+    pub source_language: Option<String>,
+}
+
+impl TranslationJob {
+    /// Parses job data (JSON text), or says exactly what is wrong with it.
+    pub fn parse(data: &str, limits: &JobLimits) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(data).map_err(|e| format!("job data is not JSON: {e}"))?;
+        Self::from_value(&value, limits)
+    }
+
+    /// Checks already-parsed job data.
+    pub fn from_value(value: &Value, limits: &JobLimits) -> Result<Self, String> {
+        let Value::Object(fields) = value else {
+            return Err(format!(
+                "job data must be an object like {{\"text\": \"...\", \"targetLanguages\": [\"en\"]}}, found {}",
+                kind(value)
+            ));
+        };
+        let text = match fields.get("text") {
+            None => return Err("job data has no `text`".into()),
+            Some(Value::String(s)) => s,
+            Some(other) => return Err(format!("`text` must be a string, found {}", kind(other))),
+        };
+        if text.trim().is_empty() {
+            return Err("`text` is empty".into());
+        }
+        if text.len() > limits.max_text_bytes {
+            return Err(format!(
+                "`text` is {} bytes; the limit is {} (limits.max_text_bytes)",
+                text.len(),
+                limits.max_text_bytes
+            ));
+        }
+        let target_languages = targets(fields.get("targetLanguages"), limits)?;
+        let source_language = match fields.get("sourceLanguage") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(code)) => Some(language(code, "sourceLanguage")?),
+            Some(other) => return Err(format!("`sourceLanguage` must be a language code, found {}", kind(other))),
+        };
+        Ok(Self { text: text.clone(), target_languages, source_language })
+    }
+}
+
+fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, String> {
+    let items = match value {
+        None => return Err("job data has no `targetLanguages`".into()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(format!("`targetLanguages` must be an array of language codes like [\"en\"], found {}", kind(other)));
+        }
+    };
+    if items.is_empty() {
+        return Err("`targetLanguages` is empty".into());
+    }
+    if items.len() > limits.max_targets {
+        return Err(format!(
+            "`targetLanguages` has {} entries; the limit is {} (limits.max_targets)",
+            items.len(),
+            limits.max_targets
+        ));
+    }
+    let mut codes: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("targetLanguages[{i}]");
+        let code = match item {
+            Value::String(code) => language(code, &field)?,
+            other => return Err(format!("`{field}` must be a language code, found {}", kind(other))),
+        };
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    Ok(codes)
+}
+
+/// Checks a BCP 47-style code (`en`, `pt-BR`, `zh-Hans`) and normalises its case.
+fn language(code: &str, field: &str) -> Result<String, String> {
+    let mut parts = code.split(['-', '_']);
+    let primary = parts.next().unwrap_or_default();
+    let primary_ok = (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
+    let rest: Vec<&str> = parts.collect();
+    let rest_ok = rest.len() <= 2
+        && rest.iter().all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !(primary_ok && rest_ok) {
+        return Err(format!(
+            "`{field}` is `{code}`, which is not a language code (expected ISO 639-1 like `en`, or with a region like `pt-BR`)"
+        ));
+    }
+    let mut normal = primary.to_ascii_lowercase();
+    for part in rest {
+        normal.push('-');
+        normal.push_str(&match part.len() {
+            2 => part.to_ascii_uppercase(),
+            4 => format!("{}{}", part[..1].to_ascii_uppercase(), part[1..].to_ascii_lowercase()),
+            _ => part.to_string(),
+        });
+    }
+    Ok(normal)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: JobLimits = JobLimits { max_text_bytes: 16, max_targets: 2 };
+
+    fn reason(data: &str) -> String {
+        TranslationJob::parse(data, &LIMITS).unwrap_err()
+    }
+
+    #[test]
+    fn good_job() {
+        let job = TranslationJob::parse(r#"{"text":"안녕","targetLanguages":["EN","ja","en"],"sourceLanguage":"ko"}"#, &LIMITS).unwrap();
+        assert_eq!(job.target_languages, ["en", "ja"]);
+        assert_eq!(job.source_language.as_deref(), Some("ko"));
+        let job = TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &LIMITS).unwrap();
+        assert_eq!(job.target_languages, ["pt-BR"]);
+    }
+
+    #[test]
+    fn every_bad_shape_says_what_is_wrong() {
+        assert!(reason("hello").starts_with("job data is not JSON"));
+        assert!(reason("\"hello\"").contains("found a string"));
+        assert_eq!(reason(r#"{"targetLanguages":["en"]}"#), "job data has no `text`");
+        assert_eq!(reason(r#"{"text":5,"targetLanguages":["en"]}"#), "`text` must be a string, found a number");
+        assert_eq!(reason(r#"{"text":"  ","targetLanguages":["en"]}"#), "`text` is empty");
+        assert!(reason(r#"{"text":"this line is too long","targetLanguages":["en"]}"#).contains("the limit is 16"));
+        assert_eq!(reason(r#"{"text":"hi"}"#), "job data has no `targetLanguages`");
+        assert!(reason(r#"{"text":"hi","targetLanguages":"en"}"#).contains("must be an array"));
+        assert_eq!(reason(r#"{"text":"hi","targetLanguages":[]}"#), "`targetLanguages` is empty");
+        assert!(reason(r#"{"text":"hi","targetLanguages":["en","ja","ko"]}"#).contains("the limit is 2"));
+        assert!(reason(r#"{"text":"hi","targetLanguages":["english"]}"#).contains("`targetLanguages[0]` is `english`"));
+        assert!(reason(r#"{"text":"hi","targetLanguages":[1]}"#).contains("found a number"));
+        assert!(reason(r#"{"text":"hi","targetLanguages":["en"],"sourceLanguage":"??"}"#).contains("`sourceLanguage`"));
+    }
+}

@@ -1,0 +1,185 @@
+//! The pipeline executor: one job through pre, translate and post stages.
+//!
+//! Pre stages run once, in order, on the source text. Then each target
+//! language is a unit, translated concurrently with the others: the
+//! translate stages are tried in order until one translates (cache → vLLM →
+//! Ollama), the stages that passed are told the result (`remember`), and the
+//! post stages rewrite it. Identical units in flight are computed once.
+
+mod coalesce;
+mod input;
+mod report;
+mod unit;
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use lingo_config::{ConfigError, ConfigErrors, JobLimits, OnError, Phase, PluginRef, StageSpec};
+
+use crate::bindings::{Outcome, Request};
+use crate::plugin::Plugins;
+use crate::stage::{Services, Stage};
+
+pub use coalesce::Coalescer;
+pub use input::TranslationJob;
+pub use report::{Decision, Failure, JobReport, Step};
+use unit::{UnitKey, UnitResult, call_stage};
+
+/// A job that did not complete, with the stage calls made before it stopped.
+#[derive(Debug, Clone)]
+pub struct JobFailed {
+    /// Why, typed for the queue.
+    pub failure: Failure,
+    /// What each stage decided.
+    pub steps: Vec<Step>,
+}
+
+/// A loaded pipeline: every enabled stage compiled, linked and checked.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pre: Vec<Stage>,
+    translate: Vec<Stage>,
+    post: Vec<Stage>,
+    limits: JobLimits,
+    units: Coalescer<UnitKey, UnitResult>,
+}
+
+impl Pipeline {
+    /// Loads the enabled stages of `config` for `tenant` and runs each
+    /// plugin's own config check. Every problem is reported, as config errors
+    /// pointing at the stage's `plugin` or `config`.
+    pub async fn load(config: &lingo_config::Pipeline, tenant: &str, services: &Services, plugins: &Plugins) -> Result<Self, ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut stages = Vec::new();
+        for spec in config.enabled_stages() {
+            match load_stage(spec, tenant, services, plugins).await {
+                Ok(stage) => stages.push(stage),
+                Err((field, message, hint)) => {
+                    let error = ConfigError::new(&config.file, format!("{}.{field}", spec.path), message);
+                    errors.push(match hint {
+                        Some(hint) => error.with_hint(hint),
+                        None => error,
+                    });
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let mut inner = Inner { pre: vec![], translate: vec![], post: vec![], limits: config.limits, units: Coalescer::new() };
+        for stage in stages {
+            match stage.phase {
+                Phase::Pre => inner.pre.push(stage),
+                Phase::Translate => inner.translate.push(stage),
+                Phase::Post => inner.post.push(stage),
+            }
+        }
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Parses and checks a job's data against this pipeline's limits.
+    pub fn parse_job(&self, data: &str) -> Result<TranslationJob, String> {
+        TranslationJob::parse(data, &self.inner.limits)
+    }
+
+    /// How many units joined an identical one already in flight, so far.
+    pub fn coalesced_units(&self) -> u64 {
+        self.inner.units.joined()
+    }
+
+    /// Runs `job` through the stages.
+    pub async fn run(&self, job_id: &str, job: &TranslationJob) -> Result<JobReport, JobFailed> {
+        let mut steps = Vec::new();
+        let text = match self.pre(job_id, job, &mut steps).await {
+            Ok(text) => text,
+            Err(failure) => return Err(JobFailed { failure, steps }),
+        };
+        let job_id: Arc<str> = job_id.into();
+        let units = job.target_languages.iter().map(|target| {
+            let key = UnitKey { text: text.clone(), source: job.source_language.clone(), target: target.clone() };
+            let compute = unit::translate(self.inner.clone(), job_id.clone(), key.clone());
+            self.inner.units.run(key, compute)
+        });
+        let results = join_all(units).await;
+        let mut report = JobReport {
+            translations: Default::default(),
+            source_language: job.source_language.clone(),
+            providers: Default::default(),
+            steps,
+            coalesced: 0,
+        };
+        let mut failures = Vec::new();
+        for (target, (result, joined)) in job.target_languages.iter().zip(results) {
+            report.coalesced += usize::from(joined);
+            report.steps.extend(result.steps);
+            match result.outcome {
+                Ok((translation, provider)) => {
+                    report.translations.insert(target.clone(), translation);
+                    report.providers.insert(target.clone(), provider);
+                }
+                Err(failure) => failures.push(failure),
+            }
+        }
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(JobFailed { failure: Failure::combine(failures), steps: report.steps })
+        }
+    }
+
+    /// The pre stages, in order, on the source text.
+    async fn pre(&self, job_id: &str, job: &TranslationJob, steps: &mut Vec<Step>) -> Result<String, Failure> {
+        let mut text = job.text.clone();
+        for stage in &self.inner.pre {
+            let request = Request {
+                phase: crate::bindings::Phase::Pre,
+                job_id: job_id.into(),
+                text: text.clone(),
+                source_language: job.source_language.clone(),
+                target_language: None,
+                translation: None,
+            };
+            match call_stage(stage, job_id, &request, None, steps).await {
+                Ok(Outcome::Rewritten(new)) => text = new,
+                Ok(_) => {}
+                Err(_) if stage.on_error == OnError::Next => {}
+                Err(failure) => return Err(failure),
+            }
+        }
+        Ok(text)
+    }
+}
+
+type LoadError = (&'static str, String, Option<String>);
+
+async fn load_stage(spec: &StageSpec, tenant: &str, services: &Services, plugins: &Plugins) -> Result<Stage, LoadError> {
+    let (name, wasm) = plugin_bytes(&spec.plugin)?;
+    let plugin = plugins.get(&services.engine, &name, &wasm).map_err(|e| ("plugin", e.to_string(), None))?;
+    let stage = Stage::new(spec, plugin, tenant, services.clone());
+    stage
+        .init()
+        .await
+        .map_err(|why| ("config", format!("plugin `{name}` rejected its config: {why}"), None))?;
+    Ok(stage)
+}
+
+fn plugin_bytes(plugin: &PluginRef) -> Result<(String, std::borrow::Cow<'static, [u8]>), LoadError> {
+    match plugin {
+        PluginRef::Bundled(name) => match lingo_bundled::find(name) {
+            Some(bundled) => Ok((name.clone(), bundled.wasm.into())),
+            None => Err((
+                "plugin",
+                format!("no bundled plugin is called `{name}`"),
+                Some(format!("bundled plugins: {}; or give a path to a `.wasm` component", lingo_bundled::names().join(", "))),
+            )),
+        },
+        PluginRef::File(path) => match std::fs::read(path) {
+            Ok(bytes) => Ok((path.display().to_string(), bytes.into())),
+            Err(e) => Err(("plugin", format!("cannot read `{}`: {e}", path.display()), None)),
+        },
+    }
+}

@@ -1,0 +1,158 @@
+//! One unit: a text into one target language, through the translate chain,
+//! `remember` and the post stages.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use lingo_config::OnError;
+
+use super::Inner;
+use super::report::{Decision, Failure, Step};
+use crate::bindings::{self, Outcome, Request, StageError};
+use crate::stage::{Stage, StageFailure};
+
+/// What makes two units the same (within one pipeline, so one tenant and
+/// one config version).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct UnitKey {
+    pub text: String,
+    pub source: Option<String>,
+    pub target: String,
+}
+
+/// A unit's result, shared by every job that asked for it.
+#[derive(Debug, Clone)]
+pub(super) struct UnitResult {
+    /// The translation and the stage that produced it.
+    pub outcome: Result<(String, String), Failure>,
+    pub steps: Vec<Step>,
+}
+
+/// First wait between in-process retries (`on_error = "retry"`); doubles.
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+pub(super) async fn translate(inner: Arc<Inner>, job_id: Arc<str>, key: UnitKey) -> UnitResult {
+    let mut steps = Vec::new();
+    let outcome = run(&inner, &job_id, &key, &mut steps).await;
+    UnitResult { outcome, steps }
+}
+
+async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) -> Result<(String, String), Failure> {
+    let mut request = Request {
+        phase: bindings::Phase::Translate,
+        job_id: job_id.into(),
+        text: key.text.clone(),
+        source_language: key.source.clone(),
+        target_language: Some(key.target.clone()),
+        translation: None,
+    };
+    let mut passed = Vec::new();
+    let mut errors = Vec::new();
+    let mut produced = None;
+    for stage in &inner.translate {
+        match call_stage(stage, job_id, &request, Some(&key.target), steps).await {
+            Ok(Outcome::Translated(text)) => {
+                produced = Some((text, stage.name.to_string()));
+                break;
+            }
+            Ok(_) => passed.push(stage),
+            Err(failure) if stage.on_error == OnError::Next => errors.push(failure),
+            Err(failure) => return Err(failure),
+        }
+    }
+    let Some((mut translation, producer)) = produced else {
+        return Err(nothing_translated(&key.target, &passed, errors));
+    };
+    remember(&passed, job_id, &request, &translation, &producer, steps).await;
+    request.phase = bindings::Phase::Post;
+    for stage in &inner.post {
+        request.translation = Some(translation.clone());
+        match call_stage(stage, job_id, &request, Some(&key.target), steps).await {
+            Ok(Outcome::Rewritten(text)) => translation = text,
+            Ok(_) => {}
+            Err(_) if stage.on_error == OnError::Next => {}
+            Err(failure) => return Err(failure),
+        }
+    }
+    Ok((translation, producer))
+}
+
+/// Calls a stage, retrying in-process when its `on_error` says so, and
+/// records every call in `steps`.
+pub(super) async fn call_stage(
+    stage: &Stage,
+    job_id: &str,
+    request: &Request,
+    target: Option<&str>,
+    steps: &mut Vec<Step>,
+) -> Result<Outcome, Failure> {
+    let attempts = if stage.on_error == OnError::Retry { 1 + stage.retries } else { 1 };
+    let mut attempt = 0;
+    loop {
+        let started = Instant::now();
+        let result = stage.process(job_id, request).await;
+        let decision = match &result {
+            Ok(Outcome::Translated(_)) => Decision::Translated,
+            Ok(Outcome::Rewritten(_)) => Decision::Rewritten,
+            Ok(Outcome::Pass) => Decision::Passed,
+            Err(failure) => Decision::Error(failure.to_string()),
+        };
+        steps.push(step(stage, target, decision, started.elapsed()));
+        let failure = match result {
+            Ok(outcome) => return Ok(outcome),
+            Err(failure) => to_failure(stage, failure),
+        };
+        attempt += 1;
+        if attempt >= attempts || matches!(failure, Failure::Fatal(_)) {
+            return Err(failure);
+        }
+        tokio::time::sleep(RETRY_BACKOFF * 2u32.pow(attempt - 1)).await;
+    }
+}
+
+async fn remember(passed: &[&Stage], job_id: &str, request: &Request, translation: &str, producer: &str, steps: &mut Vec<Step>) {
+    let target = request.target_language.as_deref();
+    let calls = passed.iter().map(|stage| async move {
+        let started = Instant::now();
+        let result = stage.remember(job_id, request, translation, producer).await;
+        if let Err(failure) = &result {
+            tracing::warn!(job.id = job_id, stage = &*stage.name, cause = %failure, "remember failed");
+        }
+        let decision = result.map_or_else(|f| Decision::Error(f.to_string()), |_| Decision::Remembered);
+        step(stage, target, decision, started.elapsed())
+    });
+    steps.extend(join_all(calls).await);
+}
+
+fn step(stage: &Stage, target: Option<&str>, decision: Decision, elapsed: Duration) -> Step {
+    Step { stage: stage.name.to_string(), phase: stage.phase, target: target.map(str::to_string), decision, elapsed }
+}
+
+/// A stage's failure as the job sees it, named after the stage.
+fn to_failure(stage: &Stage, failure: StageFailure) -> Failure {
+    let message = format!("stage `{}`: {failure}", stage.name);
+    match failure {
+        StageFailure::Error(StageError::Fatal(_)) => Failure::Fatal(message),
+        StageFailure::Error(StageError::Retryable(_)) => Failure::Retryable(message),
+        StageFailure::Error(StageError::RateLimited(limit)) => {
+            Failure::RateLimited { message, retry_after: Duration::from_millis(limit.retry_after_ms) }
+        }
+        StageFailure::Fault(fault) if fault.is_retryable() => Failure::Retryable(message),
+        StageFailure::Fault(_) => Failure::Fatal(message),
+    }
+}
+
+fn nothing_translated(target: &str, passed: &[&Stage], errors: Vec<Failure>) -> Failure {
+    if errors.is_empty() {
+        let names: Vec<&str> = passed.iter().map(|s| &*s.name).collect();
+        return Failure::Fatal(format!("no stage translated into `{target}` (passed: {})", names.join(", ")));
+    }
+    match Failure::combine(errors) {
+        Failure::RateLimited { message, retry_after } => {
+            Failure::RateLimited { message: format!("no stage translated into `{target}`: {message}"), retry_after }
+        }
+        Failure::Retryable(message) => Failure::Retryable(format!("no stage translated into `{target}`: {message}")),
+        Failure::Fatal(message) => Failure::Fatal(format!("no stage translated into `{target}`: {message}")),
+    }
+}

@@ -1,0 +1,234 @@
+//! One configured stage, and one call into it: a fresh store with this
+//! stage's memory cap, deadline and capabilities; instantiate from the
+//! pre-instantiated plugin; call; drop. A trap, a timeout or a blown memory
+//! cap ends that call and nothing else.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lingo_config::{OnError, Phase, StageSpec};
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use crate::bindings::{Outcome, Request, StageError};
+use crate::capabilities::{Http, HttpClient, Kv, KvStore, Log};
+use crate::engine::{EPOCH_TICK, StageEngine};
+use crate::plugin::Plugin;
+use crate::state::StageState;
+
+/// Largest value a stage may put in `kv`.
+const MAX_KV_VALUE: usize = 1 << 20;
+
+/// A call that ended without the guest answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageFault {
+    /// The deadline passed (a loop, or a backend that never answered).
+    Timeout(Duration),
+    /// The guest wanted more linear memory than its cap.
+    OutOfMemory(u64),
+    /// The guest panicked; the panic message.
+    Panic(String),
+    /// Any other trap (stack overflow, unreachable, ...).
+    Trap(String),
+}
+
+impl StageFault {
+    /// Only a timeout may pass by itself; a trap happens again on the same input.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StageFault::Timeout(_))
+    }
+}
+
+impl fmt::Display for StageFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageFault::Timeout(t) => write!(f, "timed out after {}", humanize(*t)),
+            StageFault::OutOfMemory(cap) => write!(f, "ran out of memory (limit {} MiB)", cap >> 20),
+            StageFault::Panic(message) => write!(f, "panicked: {message}"),
+            StageFault::Trap(message) => write!(f, "trapped: {message}"),
+        }
+    }
+}
+
+/// Why a stage gave no outcome: its own typed error, or a fault.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StageFailure {
+    /// The guest reported an error.
+    Error(StageError),
+    /// The call did not finish properly.
+    Fault(StageFault),
+}
+
+impl fmt::Display for StageFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageFailure::Error(StageError::Retryable(m) | StageError::Fatal(m)) => f.write_str(m),
+            StageFailure::Error(StageError::RateLimited(r)) => {
+                write!(f, "{} (retry after {} ms)", r.message, r.retry_after_ms)
+            }
+            StageFailure::Fault(fault) => fault.display_to(f),
+        }
+    }
+}
+
+impl StageFault {
+    fn display_to(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What the process-wide services a stage needs are.
+#[derive(Clone)]
+pub struct Services {
+    /// The wasmtime engine.
+    pub engine: StageEngine,
+    /// The one HTTP client.
+    pub http: Arc<HttpClient>,
+    /// The `kv` backend.
+    pub kv: KvStore,
+}
+
+/// A stage ready to be called.
+pub struct Stage {
+    /// Its name, as in `pipeline.toml`.
+    pub name: Arc<str>,
+    /// When it runs.
+    pub phase: Phase,
+    /// What its failure does.
+    pub on_error: OnError,
+    /// Extra calls on failure when `on_error = "retry"`.
+    pub retries: u32,
+    plugin: Arc<Plugin>,
+    config: String,
+    timeout: Duration,
+    memory: u64,
+    allowed: Arc<[lingo_config::AllowedHost]>,
+    kv_namespace: String,
+    tenant: Arc<str>,
+    services: Services,
+}
+
+enum Call<'a> {
+    Init,
+    Process(&'a Request),
+    Remember(&'a Request, &'a str, &'a str),
+}
+
+enum Reply {
+    Init(Result<(), String>),
+    Process(Result<Outcome, StageError>),
+    Remember(Result<(), StageError>),
+}
+
+impl Stage {
+    /// A stage from its spec and its loaded plugin, running for `tenant`.
+    pub fn new(spec: &StageSpec, plugin: Arc<Plugin>, tenant: &str, services: Services) -> Self {
+        Self {
+            name: spec.name.as_str().into(),
+            phase: spec.phase,
+            on_error: spec.on_error,
+            retries: spec.retries,
+            plugin,
+            config: spec.config.to_string(),
+            timeout: spec.timeout,
+            memory: spec.memory,
+            allowed: spec.allowed_hosts.clone().into(),
+            kv_namespace: spec.kv_namespace.clone(),
+            tenant: tenant.into(),
+            services,
+        }
+    }
+
+    /// The plugin's own check of its config.
+    pub async fn init(&self) -> Result<(), String> {
+        match self.call("init", Call::Init).await {
+            Ok(Reply::Init(result)) => result,
+            Ok(_) => unreachable!("init answers init"),
+            Err(fault) => Err(fault.to_string()),
+        }
+    }
+
+    /// Asks the stage to decide on `request`.
+    pub async fn process(&self, job_id: &str, request: &Request) -> Result<Outcome, StageFailure> {
+        match self.call(job_id, Call::Process(request)).await {
+            Ok(Reply::Process(result)) => result.map_err(StageFailure::Error),
+            Ok(_) => unreachable!("process answers process"),
+            Err(fault) => Err(StageFailure::Fault(fault)),
+        }
+    }
+
+    /// Tells the stage what a later stage translated.
+    pub async fn remember(&self, job_id: &str, request: &Request, translation: &str, producer: &str) -> Result<(), StageFailure> {
+        match self.call(job_id, Call::Remember(request, translation, producer)).await {
+            Ok(Reply::Remember(result)) => result.map_err(StageFailure::Error),
+            Ok(_) => unreachable!("remember answers remember"),
+            Err(fault) => Err(StageFailure::Fault(fault)),
+        }
+    }
+
+    async fn call(&self, job_id: &str, call: Call<'_>) -> Result<Reply, StageFault> {
+        let engine = &self.services.engine;
+        let _instance = engine.instances.acquire().await.expect("instance semaphore open");
+        let deadline = Instant::now() + self.timeout;
+        let mut store = Store::new(&engine.engine, self.state(job_id, deadline));
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                // Yield through tokio so a busy guest never starves timers and I/O.
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
+        let run = async {
+            let instance = self.plugin.pre.instantiate_async(&mut store).await?;
+            let config = self.config.as_str();
+            Ok::<_, wasmtime::Error>(match call {
+                Call::Init => Reply::Init(instance.call_init(&mut store, config).await?),
+                Call::Process(request) => Reply::Process(instance.call_process(&mut store, config, request).await?),
+                Call::Remember(request, translation, producer) => Reply::Remember(
+                    instance.call_remember(&mut store, config, request, translation, producer).await?,
+                ),
+            })
+        };
+        // Epochs stop a guest that computes; this stops one that waits.
+        match tokio::time::timeout(self.timeout + 2 * EPOCH_TICK, run).await {
+            Err(_) => Err(StageFault::Timeout(self.timeout)),
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(err)) => Err(classify(&err, store.data(), self.timeout)),
+        }
+    }
+
+    fn state(&self, job_id: &str, deadline: Instant) -> StageState {
+        let services = &self.services;
+        let http = Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
+        let kv = Kv::new(services.kv.clone(), &self.tenant, &self.kv_namespace, MAX_KV_VALUE);
+        let log = Log { job_id: job_id.into(), stage: self.name.clone(), tenant: self.tenant.clone() };
+        StageState::new(http, kv, log, self.memory as usize)
+    }
+}
+
+fn classify(err: &wasmtime::Error, state: &StageState, timeout: Duration) -> StageFault {
+    if state.limits.exceeded {
+        return StageFault::OutOfMemory(state.limits.max_bytes() as u64);
+    }
+    let stderr = state.stderr_text();
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => StageFault::Timeout(timeout),
+        Some(Trap::StackOverflow) => StageFault::Trap("stack overflow (unbounded recursion?)".into()),
+        _ if stderr.contains("panicked") => StageFault::Panic(panic_message(&stderr)),
+        Some(trap) => StageFault::Trap(trap.to_string()),
+        None => StageFault::Trap(format!("{err:#}")),
+    }
+}
+
+/// The guest's panic line without the thread preamble.
+fn panic_message(stderr: &str) -> String {
+    let text = stderr.split_once("panicked at ").map(|(_, rest)| rest).unwrap_or(stderr);
+    text.lines().take(2).collect::<Vec<_>>().join(" ").trim().to_string()
+}
+
+fn humanize(d: Duration) -> String {
+    if d.as_millis() < 1000 { format!("{} ms", d.as_millis()) } else { format!("{:.1} s", d.as_secs_f64()) }
+}

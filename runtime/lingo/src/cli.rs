@@ -1,0 +1,83 @@
+//! Command-line arguments.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A drop-in Bull worker that translates chat through WebAssembly stages.
+#[derive(Debug, Parser)]
+#[command(name = "lingo", version)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "human", env = "LINGO_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Where the pipeline file is.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// The pipeline file.
+    #[arg(long, short, env = "LINGO_CONFIG", default_value = "pipeline.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Take jobs from the queue and translate them.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Validate a pipeline: every error, or one line per stage.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Run one line through the pipeline without Redis, showing each stage.
+    Try {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Target languages, comma-separated (`en,ja`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// The line's language, if known.
+        #[arg(long)]
+        from: Option<String>,
+        /// Print exactly the job's return value as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The chat line.
+        text: String,
+    },
+    /// Serve the stand-in LLM server (Ollama and OpenAI-compatible APIs; not a model).
+    DevLlm {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: SocketAddr,
+        /// Reply latency.
+        #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+        latency: Duration,
+        /// Random extra latency, up to this much either way.
+        #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+        jitter: Duration,
+        /// Fault to inject: `none`, `status:503`, `status:429:2`, `slow:2s`, `malformed`, `drop`.
+        #[arg(long, default_value = "none")]
+        fault: String,
+        /// Fraction of requests that get the fault (0 to 1).
+        #[arg(long)]
+        fail_rate: Option<f64>,
+    },
+}

@@ -1,0 +1,22 @@
+//! One module per subcommand.
+
+mod check;
+mod dev_llm;
+mod run;
+mod try_line;
+
+use std::process::ExitCode;
+
+use crate::cli::Command;
+
+/// Runs a subcommand.
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run { config } => run::run(&config.config).await,
+        Command::Check { config } => check::check(&config.config).await,
+        Command::Try { config, to, from, json, text } => try_line::try_line(&config.config, &to, from, json, &text).await,
+        Command::DevLlm { listen, latency, jitter, fault, fail_rate } => {
+            dev_llm::serve(listen, latency, jitter, &fault, fail_rate).await
+        }
+    }
+}

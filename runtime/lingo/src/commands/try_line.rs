@@ -1,0 +1,62 @@
+//! `lingo try`: one chat line through the pipeline, with an in-memory `kv`
+//! and no queue, showing what each stage decided and how long it took.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use lingo_config::Phase;
+use lingo_engine::pipeline::{Decision, Step};
+
+use crate::services::{self, KvBackend};
+
+pub async fn try_line(path: &Path, to: &[String], from: Option<String>, json: bool, text: &str) -> anyhow::Result<ExitCode> {
+    let config = lingo_config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let services = services::build(&config, KvBackend::Memory).await?;
+    let pipeline = services::load_pipeline(&config, &services).await?;
+    let data = serde_json::json!({ "text": text, "targetLanguages": to, "sourceLanguage": from });
+    let job = match pipeline.parse_job(&data.to_string()) {
+        Ok(job) => job,
+        Err(reason) => anyhow::bail!("{reason}"),
+    };
+    match pipeline.run("try", &job).await {
+        Ok(report) if json => {
+            println!("{}", serde_json::to_string_pretty(&report.return_value())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(report) => {
+            print_steps(&report.steps);
+            println!();
+            for (lang, translation) in &report.translations {
+                println!("{lang}: {translation}  ({})", report.providers[lang]);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failed) => {
+            if !json {
+                print_steps(&failed.steps);
+                println!();
+            }
+            eprintln!("error: the job would fail: {}", failed.failure.message());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn print_steps(steps: &[Step]) {
+    println!("{:<14} {:<10} {:<7} {:<11} {:>10}", "stage", "phase", "target", "decision", "time");
+    for step in steps {
+        let phase = match step.phase {
+            Phase::Pre => "pre",
+            Phase::Translate => "translate",
+            Phase::Post => "post",
+        };
+        let ms = step.elapsed.as_secs_f64() * 1000.0;
+        let detail = match &step.decision {
+            Decision::Error(message) => format!("  {message}"),
+            _ => String::new(),
+        };
+        let target = step.target.as_deref().unwrap_or("-");
+        println!("{:<14} {:<10} {:<7} {:<11} {:>7.2} ms{detail}", step.stage, phase, target, step.decision.label(), ms);
+    }
+}
+

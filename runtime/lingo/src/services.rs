@@ -1,0 +1,39 @@
+//! The process-wide services a pipeline needs, built once from its config:
+//! the wasmtime engine sized for the worker, the one HTTP client, the `kv`
+//! backend.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use lingo_engine::capabilities::{HttpClient, KvStore};
+use lingo_engine::{EngineOptions, Pipeline, Plugins, Services, StageEngine};
+
+/// Where `kv` keeps its data.
+pub enum KvBackend {
+    /// In this process only (`lingo try`).
+    Memory,
+    /// The config's `kv_url` (the queue's Redis by default).
+    Redis,
+}
+
+/// Builds the services for `config`.
+pub async fn build(config: &lingo_config::Pipeline, kv: KvBackend) -> anyhow::Result<Services> {
+    let max_memory = config.enabled_stages().map(|s| s.memory).max().unwrap_or(64 << 20);
+    let max_instances = (config.worker.concurrency * 4).clamp(64, 8192) as u32;
+    let options = EngineOptions { max_instances, max_memory, ..EngineOptions::default() };
+    let engine = StageEngine::new(&options).context("starting the WebAssembly engine")?;
+    let kv = match kv {
+        KvBackend::Memory => KvStore::memory(),
+        KvBackend::Redis => KvStore::redis(&config.worker.kv_url)
+            .await
+            .with_context(|| format!("connecting to the kv Redis at `{}`", config.worker.kv_url))?,
+    };
+    Ok(Services { engine, http: Arc::new(HttpClient::default()), kv })
+}
+
+/// Loads `config`'s stages on `services`, turning config errors into one
+/// error listing them all.
+pub async fn load_pipeline(config: &lingo_config::Pipeline, services: &Services) -> anyhow::Result<Pipeline> {
+    let plugins = Plugins::default();
+    Pipeline::load(config, &config.worker.tenant, services, &plugins).await.map_err(|errors| anyhow::anyhow!("{errors}"))
+}

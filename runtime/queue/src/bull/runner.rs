@@ -1,0 +1,115 @@
+//! One job from lock to outcome: renew its lock while the processor runs,
+//! then write the outcome with one script, retrying that write through Redis
+//! outages until it lands or the shutdown grace ends. A job whose outcome
+//! could not be written stays in active and is re-run by stalled recovery;
+//! it is never silently dropped.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use crate::{JobError, Processor};
+
+use super::clock::now_ms;
+use super::health::Health;
+use super::locks::Renewal;
+use super::outcome::{self, Next, Plan};
+use super::record::Record;
+use super::slots::Slot;
+use super::store::{Store, code};
+
+/// What every job task shares.
+#[derive(Debug, Clone)]
+pub(crate) struct JobContext {
+    pub store: Store,
+    pub health: Arc<Health>,
+    /// Half the lock duration.
+    pub renew_every: Duration,
+    /// Cancelled when the shutdown grace is over: stop renewing and writing.
+    pub hard_stop: CancellationToken,
+    /// Tells the delayed-promotion loop about jobs this worker delayed.
+    pub delayed: mpsc::Sender<u64>,
+}
+
+/// Runs `record` on `processor` in `slot` and records the outcome.
+pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, record: Record, slot: Slot) {
+    let id = record.job.id.clone();
+    let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
+    let result = process(&*processor, &record, slot.index()).await;
+    renewal.stop().await;
+    let written = match result {
+        Ok(value) => complete(&ctx, &record, &value).await,
+        Err(err) => handle_error(&ctx, &record, &err).await,
+    };
+    report(&record.job.id, written);
+    drop(slot);
+}
+
+/// Calls the processor; a panic counts as a failed (retryable) attempt
+/// rather than leaving the job locked until the lock expires.
+async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
+    let run = AssertUnwindSafe(processor.process(&record.job, slot));
+    run.catch_unwind().await.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(JobError::Retryable(format!("processor panicked: {message}")))
+    })
+}
+
+async fn complete(ctx: &JobContext, record: &Record, value: &serde_json::Value) -> Option<i64> {
+    ctx.health.persist(&ctx.hard_stop, || ctx.store.complete(record, value)).await
+}
+
+async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Option<i64> {
+    let id = &record.job.id;
+    match outcome::plan(record, err) {
+        Plan::RateLimited(after) => {
+            debug!(job.id = %id, retry_after_ms = after.as_millis() as u64, reason = %err, "job rate limited; delayed");
+            let due = now_ms().saturating_add(after.as_millis() as u64);
+            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.delay(record, due)).await;
+            notify_delayed(ctx, written, due);
+            written
+        }
+        Plan::Attempt(attempt) => {
+            let now = now_ms();
+            match attempt.next {
+                Next::Fail => warn!(job.id = %id, attempts_made = attempt.attempts_made, reason = %err, "job failed"),
+                next => debug!(job.id = %id, attempts_made = attempt.attempts_made, ?next, reason = %err, "job failed; will retry"),
+            }
+            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.fail(record, &attempt, now)).await;
+            if let Next::Delay(ms) = attempt.next {
+                notify_delayed(ctx, written, now.saturating_add(ms));
+            }
+            written
+        }
+    }
+}
+
+fn notify_delayed(ctx: &JobContext, written: Option<i64>, due_ms: u64) {
+    if written == Some(code::OK) {
+        // A full channel only means promotion runs on its 5 s guard instead.
+        let _ = ctx.delayed.try_send(due_ms);
+    }
+}
+
+/// Logs a script's verdict on a job this worker thought it held.
+fn report(id: &str, written: Option<i64>) {
+    match written {
+        Some(code::OK) => {}
+        Some(code::MISSING_JOB) => debug!(job.id = %id, "job was removed while running; outcome dropped"),
+        Some(code::MISSING_LOCK | code::LOCK_MISMATCH) => {
+            warn!(job.id = %id, "job lock lost; another worker owns the job, outcome discarded")
+        }
+        Some(code::NOT_ACTIVE) => warn!(job.id = %id, "job was no longer active; outcome discarded"),
+        Some(other) => error!(job.id = %id, code = other, "unexpected reply finishing job"),
+        None => warn!(job.id = %id, "could not record job outcome; left in active for stalled recovery"),
+    }
+}

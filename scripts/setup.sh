@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what lingo's build, demo and tests need, and nothing that is
+# already there: redis-server (apt), the wasm32-wasip2 Rust target (rustup),
+# and the Node packages of the interop tests and the example gateway (npm ci).
+# Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "setup: installing redis-server"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get install -y -qq redis-server >/dev/null 2>&1 \
+    || { as_root apt-get update -qq && as_root apt-get install -y -qq redis-server; }
+  # The package starts a system-wide server; lingo's tests and demo start their own.
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  echo "setup: adding the wasm32-wasip2 Rust target"
+  rustup target add wasm32-wasip2
+fi
+
+# npm ci only when the lock file changed since the last install.
+for dir in tests/interop examples/gateway-node; do
+  [ -f "$dir/package-lock.json" ] || continue
+  stamp="$dir/node_modules/.lingo-installed"
+  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    echo "setup: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+done
