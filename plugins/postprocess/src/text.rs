@@ -234,11 +234,17 @@ fn digits(number: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 /// Writes the paired source tokens over their spans, last span first so the
-/// earlier ones stay valid.
+/// earlier ones stay valid. A token that would run on into what follows it
+/// (`@kimこんにちは` before `방송` reads as one longer mention) gets a space
+/// after it, or the next run would see a different token.
 fn replace(mut text: String, mut replacements: Vec<(Range<usize>, usize)>, wanted: &[Piece]) -> String {
     replacements.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
     for (span, i) in replacements {
-        text.replace_range(span, wanted[i].text);
+        let end = span.start + wanted[i].text.len();
+        text.replace_range(span.clone(), wanted[i].text);
+        if token_at(&text, span.start, Some(wanted)).is_none_or(|t| t.span.end != end) {
+            text.insert(end, ' ');
+        }
     }
     text
 }
@@ -297,11 +303,9 @@ fn url_at(text: &str, at: usize, guides: Option<&[Piece]>) -> Option<Token> {
     let scheme = ["https://", "http://"]
         .into_iter()
         .find(|s| rest.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))?;
-    if let Some(token) = guided(text, at, at, Class::Url, guides) {
-        return Some(token);
-    }
     let url = trim_url_tail(&rest[..rest.find(ends_url).unwrap_or(rest.len())]);
-    (url.len() > scheme.len()).then(|| plain(Class::Url, at..at + url.len()))
+    let generic = (url.len() > scheme.len()).then(|| plain(Class::Url, at..at + url.len()));
+    verbatim(text, &generic, guides).or_else(|| guided(text, at, at, Class::Url, guides)).or(generic)
 }
 
 /// Chars that end a URL: whitespace, and the `…` and CJK punctuation that
@@ -337,11 +341,10 @@ fn handle_at(text: &str, at: usize, guides: Option<&[Piece]>) -> Option<Token> {
         return None;
     }
     let body = at + sigil.len_utf8();
-    guided(text, at, body, class, guides).or_else(|| {
-        let name = body + usize::from(guides.is_some() && text[body..].starts_with(' '));
-        let len = name_len(&text[name..]);
-        (len > 0).then(|| plain(class, at..name + len))
-    })
+    let name = body + usize::from(guides.is_some() && text[body..].starts_with(' '));
+    let len = name_len(&text[name..]);
+    let generic = (len > 0).then(|| plain(class, at..name + len));
+    verbatim(text, &generic, guides).or_else(|| guided(text, at, body, class, guides)).or(generic)
 }
 
 /// Word chars of any script, `_`, and `.` or `-` inside: `streamer_kim`,
@@ -356,6 +359,16 @@ fn name_len(text: &str) -> usize {
 
 fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
+}
+
+/// `generic` if it is a source token written verbatim. It wins over a loose
+/// spelling, which could only find a shorter token inside it (`@kim_lee` in
+/// `@kim_leeさん_`): written as in the source, a token must scan as itself.
+fn verbatim(text: &str, generic: &Option<Token>, guides: Option<&[Piece]>) -> Option<Token> {
+    let token = generic.as_ref()?;
+    let own = &text[token.span.clone()];
+    let i = guides?.iter().position(|g| g.class == token.class && g.text == own)?;
+    Some(Token { guide: Some(i), ..token.clone() })
 }
 
 /// The longest source token of `class` that `text` spells loosely from `body`

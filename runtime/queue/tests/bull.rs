@@ -71,7 +71,8 @@ async fn add(con: &mut MultiplexedConnection, data: Value, extra_opts: Value) ->
     let int = |name: &str| opts.get(name).and_then(Value::as_i64).unwrap_or(0);
     let (delay, priority) = (int("delay"), int("priority"));
     let lifo = if opts.get("lifo") == Some(&json!(true)) { "1" } else { "0" };
-    let mut call = redis::Script::new(ADD).key(key("id"));
+    let script = redis::Script::new(ADD);
+    let mut call = script.key(key("id"));
     call.key(key("wait")).key(key("paused")).key(key("meta-paused")).key(key("priority")).key(key("delayed"));
     call.arg(BASE).arg("__default__").arg(data.to_string()).arg(opts.to_string());
     call.arg(now).arg(delay).arg(priority).arg(lifo);
@@ -136,6 +137,7 @@ struct Running {
 }
 
 async fn start(settings: QueueSettings, processor: Arc<Recorder>) -> Running {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
     let worker = Worker::connect(settings).await.expect("worker connects");
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
@@ -159,7 +161,7 @@ async fn connect(server: &RedisServer) -> MultiplexedConnection {
 }
 
 /// Subscribes to `channel` and returns the stream of payloads.
-async fn subscribe(server: &RedisServer, channel: &str) -> impl futures::Stream<Item = String> + Unpin {
+async fn subscribe(server: &RedisServer, channel: &str) -> impl futures::Stream<Item = String> + Unpin + use<> {
     let client = redis::Client::open(server.url()).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
     pubsub.subscribe(channel).await.unwrap();
@@ -238,8 +240,8 @@ async fn completes_with_returnvalue_and_publishes_it() {
     let finished_on: u64 = field(&mut con, &id, "finishedOn").await.unwrap().parse().unwrap();
     assert!(processed <= finished_on);
     assert_eq!(field(&mut con, &id, "attemptsMade").await, None, "untouched on success");
-    assert_eq!(con.llen(key("active")).await.unwrap(), 0);
-    assert!(!con.exists(key(&format!("{id}:lock"))).await.unwrap());
+    assert_eq!(con.llen::<_, usize>(key("active")).await.unwrap(), 0);
+    assert!(!con.exists::<_, bool>(key(&format!("{id}:lock"))).await.unwrap());
     assert_eq!(processor.calls()[0].attempts_made, 0);
     worker.stop().await;
 }
@@ -279,7 +281,7 @@ async fn retries_with_exponential_backoff_then_fails() {
     assert_eq!(stacktrace.len(), 3);
     let calls = processor.calls();
     assert_eq!(calls.iter().map(|c| c.attempts_made).collect::<Vec<_>>(), [0, 1, 2]);
-    assert_eq!(con.zcard(key("delayed")).await.unwrap(), 0);
+    assert_eq!(con.zcard::<_, usize>(key("delayed")).await.unwrap(), 0);
     worker.stop().await;
 }
 
@@ -362,7 +364,7 @@ async fn prioritized_jobs_run_first_lowest_number_first() {
         .map(|job| serde_json::from_str::<Value>(&job.data).unwrap()["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(order, ["p1", "p5", "p10", "n1", "n2", "n3"]);
-    assert_eq!(con.zcard(key("priority")).await.unwrap(), 0);
+    assert_eq!(con.zcard::<_, usize>(key("priority")).await.unwrap(), 0);
     worker.stop().await;
 }
 
@@ -374,23 +376,23 @@ async fn paused_queue_is_not_taken_until_resumed() {
     let worker = start(settings(&server.url()), processor.clone()).await;
 
     // bull's queue.pause(): RENAME wait→paused (if any), meta-paused, meta.
-    if con.exists(key("wait")).await.unwrap() {
+    if con.exists::<_, bool>(key("wait")).await.unwrap() {
         let _: () = con.rename(key("wait"), key("paused")).await.unwrap();
     }
     let _: () = con.set(key("meta-paused"), 1).await.unwrap();
-    let _ = con.hset(key("meta"), "paused", 1).await.unwrap();
+    let _: usize = con.hset(key("meta"), "paused", 1).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..3 {
         ids.push(add(&mut con, json!({ "n": n }), json!({})).await);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(processor.calls().is_empty(), "nothing runs while paused");
-    assert_eq!(con.llen(key("paused")).await.unwrap(), 3);
+    assert_eq!(con.llen::<_, usize>(key("paused")).await.unwrap(), 3);
 
     // queue.resume(): RENAME paused→wait, clear the flags.
     let _: () = con.rename(key("paused"), key("wait")).await.unwrap();
-    let _ = con.del(key("meta-paused")).await.unwrap();
-    let _ = con.hdel(key("meta"), "paused").await.unwrap();
+    let _: usize = con.del(key("meta-paused")).await.unwrap();
+    let _: usize = con.hdel(key("meta"), "paused").await.unwrap();
     for id in &ids {
         eventually("resumed jobs complete", finished(&con, "completed", id).await).await;
     }
@@ -410,11 +412,11 @@ async fn remove_on_complete_deletes_the_job_but_still_publishes() {
     eventually("the job hash is deleted", || {
         let mut con = con.clone();
         let id = id.clone();
-        async move { !con.exists(key(&id)).await.unwrap() }
+        async move { !con.exists::<_, bool>(key(&id)).await.unwrap() }
     })
     .await;
-    assert_eq!(con.zcard(key("completed")).await.unwrap(), 0);
-    assert_eq!(con.llen(key("active")).await.unwrap(), 0);
+    assert_eq!(con.zcard::<_, usize>(key("completed")).await.unwrap(), 0);
+    assert_eq!(con.llen::<_, usize>(key("active")).await.unwrap(), 0);
     worker.stop().await;
 }
 
@@ -425,7 +427,7 @@ async fn stalled_job_of_a_crashed_worker_is_recovered() {
     let mut stalled = subscribe(&server, &key("stalled@")).await;
     let id = add(&mut con, json!({}), json!({})).await;
     // A worker took the job and died: in active, its lock about to expire.
-    let _ = con.rpoplpush(key("wait"), key("active")).await.unwrap();
+    let _: Option<String> = con.rpoplpush(key("wait"), key("active")).await.unwrap();
     let _: () = con.pset_ex(key(&format!("{id}:lock")), "dead-worker", 300).await.unwrap();
     let processor = Recorder::new(|_, _| async { Ok(json!("recovered")) });
     let worker = start(settings(&server.url()), processor.clone()).await;

@@ -39,11 +39,6 @@ impl Keys {
         }
     }
 
-    /// The job's hash.
-    pub fn job(&self, id: &str) -> String {
-        format!("{}{id}", self.base)
-    }
-
     /// The job's lock; its value is the holding worker's token.
     pub fn lock(&self, id: &str) -> String {
         format!("{}{id}:lock", self.base)
