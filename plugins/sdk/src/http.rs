@@ -84,26 +84,24 @@ impl Response {
     }
 }
 
-impl std::fmt::Display for HttpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HttpError::Denied(host) => write!(f, "host `{host}` is not in allowed_hosts"),
-            HttpError::Timeout => write!(f, "timed out"),
-            HttpError::Connect(why) => write!(f, "connection failed: {why}"),
-            HttpError::TooLarge(cap) => write!(f, "response larger than {cap} bytes"),
-            HttpError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
-        }
+/// A person-readable sentence for an HTTP error.
+pub fn describe(err: &HttpError) -> String {
+    match err {
+        HttpError::Denied(host) => format!("host `{host}` is not in allowed_hosts"),
+        HttpError::Timeout => "timed out".into(),
+        HttpError::Connect(why) => format!("connection failed: {why}"),
+        HttpError::TooLarge(cap) => format!("response larger than {cap} bytes"),
+        HttpError::InvalidRequest(why) => format!("invalid request: {why}"),
     }
 }
 
 impl From<HttpError> for StageError {
     /// Network trouble may pass; a denied host or a malformed request will not.
     fn from(err: HttpError) -> Self {
+        let message = describe(&err);
         match err {
-            HttpError::Timeout | HttpError::Connect(_) | HttpError::TooLarge(_) => {
-                StageError::Retryable(err.to_string())
-            }
-            HttpError::Denied(_) | HttpError::InvalidRequest(_) => StageError::Fatal(err.to_string()),
+            HttpError::Timeout | HttpError::Connect(_) | HttpError::TooLarge(_) => StageError::Retryable(message),
+            HttpError::Denied(_) | HttpError::InvalidRequest(_) => StageError::Fatal(message),
         }
     }
 }

@@ -31,13 +31,12 @@ pub fn delete(key: &str) -> Result<(), KvError> {
     kv::delete(key)
 }
 
-impl std::fmt::Display for KvError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KvError::Unavailable(why) => write!(f, "kv unavailable: {why}"),
-            KvError::TooLarge(cap) => write!(f, "kv value larger than the cap of {cap} bytes"),
-            KvError::InvalidKey(why) => write!(f, "invalid kv key: {why}"),
-        }
+/// A person-readable sentence for a kv error.
+pub fn describe(err: &KvError) -> String {
+    match err {
+        KvError::Unavailable(why) => format!("kv unavailable: {why}"),
+        KvError::TooLarge(cap) => format!("kv value larger than the cap of {cap} bytes"),
+        KvError::InvalidKey(why) => format!("invalid kv key: {why}"),
     }
 }
 
@@ -45,9 +44,10 @@ impl From<KvError> for StageError {
     /// A store that cannot be reached may come back; a value over the cap or
     /// a bad key will not.
     fn from(err: KvError) -> Self {
+        let message = describe(&err);
         match err {
-            KvError::Unavailable(_) => StageError::Retryable(err.to_string()),
-            _ => StageError::Fatal(err.to_string()),
+            KvError::Unavailable(_) => StageError::Retryable(message),
+            _ => StageError::Fatal(message),
         }
     }
 }

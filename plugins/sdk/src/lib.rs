@@ -100,7 +100,7 @@ macro_rules! export_stage {
             }
         }
 
-        $crate::__export_stage_bindings!(__LingoExport with_types_in $crate::bindings);
+        $crate::bindings::__export_stage_bindings!(__LingoExport with_types_in $crate::bindings);
     };
 }
 

@@ -104,7 +104,7 @@ fn text_line(message: &str) -> Option<(usize, String)> {
             let joined = if rest.trim().is_empty() {
                 after.to_owned()
             } else {
-                format!("{rest}{after}")
+                format!("{rest}\n{after}") // `keyed` trimmed the line's own newline
             };
             return Some((offset, joined.trim().to_owned()));
         }

@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use lingo::pipeline::types::{Outcome, Phase, RateLimit, Request, StageError};
+pub use lingo::pipeline::types::{Phase, RateLimit};
 
 /// The WIT package this host implements; components built against another
 /// version are refused at load.

@@ -43,7 +43,8 @@ pub struct StageEngine {
     pub(crate) linker: Arc<Linker<StageState>>,
     pub(crate) instances: Arc<Semaphore>,
     pub(crate) cache: Option<Arc<CompileCache>>,
-    ticker: Arc<Ticker>,
+    /// Kept so the epoch thread lives as long as any clone of the engine.
+    _ticker: Arc<Ticker>,
 }
 
 impl StageEngine {
@@ -55,7 +56,7 @@ impl StageEngine {
         bindings::Stage::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         let cache = options.cache_dir.clone().map(|dir| Arc::new(CompileCache::new(dir, &engine)));
         Ok(Self {
-            ticker: Ticker::start(engine.clone()),
+            _ticker: Ticker::start(engine.clone()),
             engine,
             linker: Arc::new(linker),
             instances: Arc::new(Semaphore::new(options.max_instances as usize)),

@@ -58,7 +58,7 @@ fn check_contract(engine: &StageEngine, name: &str, component: &Component) -> Re
     for (import, item) in component.component_type().imports(&engine.engine) {
         let Some(rest) = import.strip_prefix(package) else { continue };
         let found_version = rest.rsplit_once('@').map(|(_, v)| v).unwrap_or("unversioned");
-        if found_version != version || !matches!(item, ComponentItem::ComponentInstance(_)) {
+        if found_version != version || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
             return Err(PluginError::Contract { plugin: name.into(), found: format!("{package}@{found_version}") });
         }
     }

@@ -51,7 +51,7 @@ impl fmt::Display for StageFault {
 }
 
 /// Why a stage gave no outcome: its own typed error, or a fault.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum StageFailure {
     /// The guest reported an error.
     Error(StageError),

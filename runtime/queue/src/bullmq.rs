@@ -7,7 +7,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bullmq::{Error as BullMqError, RedisConnectionOptions, WorkerOptions};
+use bullmq::options::RedisConnectionOptions;
+use bullmq::{Error as BullMqError, WorkerOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Job, JobError, Processor, QueueError, QueueSettings};

@@ -53,7 +53,10 @@ mod tests {
     fn delayed_score_matches_bull() {
         assert_eq!(delayed_score(1000, "4097"), 1000 * 4096 + 1);
         assert_eq!(delayed_score(1000, "custom-42"), 1000 * 4096);
-        assert_eq!(due_text(delayed_score(1_795_668_936_272, "2")), "1795668936272.0005");
+        assert_eq!(
+            due_text(delayed_score(1_795_668_936_272, "2")),
+            "1795668936272.0005"
+        );
         assert_eq!(parse_due("1795668936272.0005"), Some(1_795_668_936_272));
         assert_eq!(parse_due(""), None);
     }

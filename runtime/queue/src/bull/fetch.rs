@@ -14,7 +14,7 @@ use redis::{AsyncConnectionConfig, Client, RedisResult};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::health::Health;
+use super::health::{Health, is_transient};
 use super::keys::Keys;
 use super::record::Record;
 use super::store::{Fetched, Store};
@@ -60,30 +60,48 @@ impl Fetcher {
 
     /// Fetches once. `hard_stop` bounds how long a blocked fetch may linger
     /// after `shutdown`; `health` retries locking a popped id through outages.
-    pub async fn next(&mut self, health: &Health, shutdown: &CancellationToken, hard_stop: &CancellationToken) -> RedisResult<Fetch> {
+    pub async fn next(
+        &mut self,
+        health: &Health,
+        shutdown: &CancellationToken,
+        hard_stop: &CancellationToken,
+    ) -> RedisResult<Fetch> {
         if !self.drained {
             let fetched = self.store.move_to_active(None).await?;
             self.drained = matches!(fetched, Fetched::Empty);
             return Ok(found(fetched));
         }
-        let Some(id) = self.blocking_pop(shutdown, hard_stop).await? else {
-            return Ok(if shutdown.is_cancelled() { Fetch::Stopped } else { Fetch::Idle });
+        let Some(id) = self.pop_reconnecting(shutdown, hard_stop).await? else {
+            return Ok(if shutdown.is_cancelled() {
+                Fetch::Stopped
+            } else {
+                Fetch::Idle
+            });
         };
         self.drained = false;
         // Safe to repeat: locking an id we already locked just renews it.
-        let locked = health.persist(hard_stop, || self.store.move_to_active(Some(&id))).await;
+        let locked = health
+            .persist(hard_stop, || self.store.move_to_active(Some(&id)))
+            .await;
         Ok(locked.map_or(Fetch::Idle, found))
     }
 
     /// Blocks for the next id. On shutdown it unblocks the pop, and gives
     /// back an id that arrived meanwhile, so no job waits for stalled recovery.
-    async fn blocking_pop(&mut self, shutdown: &CancellationToken, hard_stop: &CancellationToken) -> RedisResult<Option<String>> {
+    async fn blocking_pop(
+        &mut self,
+        shutdown: &CancellationToken,
+        hard_stop: &CancellationToken,
+    ) -> RedisResult<Option<String>> {
         if shutdown.is_cancelled() {
             return Ok(None);
         }
         let (mut con, client_id) = self.blocking_connection().await?;
         let mut command = redis::cmd("BRPOPLPUSH");
-        command.arg(&self.wait).arg(&self.active).arg(self.drain_secs);
+        command
+            .arg(&self.wait)
+            .arg(&self.active)
+            .arg(self.drain_secs);
         let pop = command.query_async::<Option<String>>(&mut con);
         tokio::pin!(pop);
         let popped = tokio::select! {
@@ -111,11 +129,30 @@ impl Fetcher {
         popped
     }
 
+    /// Like `blocking_pop`, but a kept connection that turns out dead (Redis
+    /// dropped it while idle) is replaced at once instead of reported.
+    async fn pop_reconnecting(
+        &mut self,
+        shutdown: &CancellationToken,
+        hard_stop: &CancellationToken,
+    ) -> RedisResult<Option<String>> {
+        let reused = self.blocking.is_some();
+        match self.blocking_pop(shutdown, hard_stop).await {
+            Err(err) if reused && is_transient(&err) => {
+                debug!(error = %err, "blocking connection dropped; reconnecting");
+                self.blocking_pop(shutdown, hard_stop).await
+            }
+            popped => popped,
+        }
+    }
+
     async fn give_back(&self, id: &str) {
         match self.store.requeue(id).await {
             Ok(true) => debug!(job.id = %id, "job popped during shutdown given back to wait"),
             Ok(false) => {}
-            Err(err) => info!(job.id = %id, error = %err, "could not give back job popped during shutdown; stalled recovery will"),
+            Err(err) => {
+                info!(job.id = %id, error = %err, "could not give back job popped during shutdown; stalled recovery will")
+            }
         }
     }
 
@@ -127,8 +164,15 @@ impl Fetcher {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(self.drain_secs + 2)));
-        let mut con = self.client.get_multiplexed_async_connection_with_config(&config).await?;
-        let client_id = redis::cmd("CLIENT").arg("ID").query_async::<i64>(&mut con).await.ok();
+        let mut con = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let client_id = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async::<i64>(&mut con)
+            .await
+            .ok();
         self.blocking = Some((con.clone(), client_id));
         Ok((con, client_id))
     }

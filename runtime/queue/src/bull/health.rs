@@ -4,39 +4,53 @@
 //! and one `info` when Redis answers again.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// Whether Redis is currently reachable, as the worker's tasks last saw it.
 #[derive(Debug)]
 pub(crate) struct Health {
     /// The URL (password removed), for the log lines.
     url: String,
-    /// Set by the first failure of an outage, cleared by the first success.
+    /// Failed round trips since the last success, across tasks.
+    failures: AtomicU32,
+    /// Set when an outage was logged, cleared by the first success.
     down: AtomicBool,
 }
 
 impl Health {
     pub fn new(url: String) -> Self {
-        Self { url, down: AtomicBool::new(false) }
+        Self {
+            url,
+            failures: AtomicU32::new(0),
+            down: AtomicBool::new(false),
+        }
     }
 
     /// Notes a successful round trip; logs the end of an outage.
     pub fn ok(&self) {
+        self.failures.store(0, Ordering::Relaxed);
         if self.down.swap(false, Ordering::Relaxed) {
             info!(url = %self.url, "Redis reachable again");
         }
     }
 
     /// Notes a failed command; logs the start of an outage once, or the error
-    /// itself when it is not about reachability.
+    /// itself when it is not about reachability. A lone failure is only a
+    /// dropped connection that each connection finds on its next use (and
+    /// reconnects at once), so the outage is declared on the second.
     pub fn failed(&self, err: &RedisError) {
         if !is_transient(err) {
             error!(error = %err, "Redis command failed");
+            return;
+        }
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures == 1 {
+            debug!(url = %self.url, error = %err, "Redis connection failed; reconnecting");
         } else if !self.down.swap(true, Ordering::Relaxed) {
             warn!(url = %self.url, error = %err, "Redis unreachable; retrying");
         }
@@ -130,7 +144,9 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_five_seconds() {
         let mut backoff = Backoff::default();
-        let delays: Vec<u64> = (0..8).map(|_| backoff.next_delay().as_millis() as u64).collect();
+        let delays: Vec<u64> = (0..8)
+            .map(|_| backoff.next_delay().as_millis() as u64)
+            .collect();
         assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
         backoff.reset();
         assert_eq!(backoff.next_delay(), Duration::from_millis(100));

@@ -3,7 +3,8 @@
 //! Each job gets its own renewal task, apart from the processor's task, so a
 //! processor that keeps its thread busy cannot starve the renewal and lose
 //! the job to another worker's stalled check. The task renews every half
-//! lock duration with a compare-and-set on this worker's token.
+//! lock duration with a compare-and-set on this worker's token, and retries
+//! a failed renewal within ~100 ms (a dropped connection is replaced at once).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use super::health::Health;
+use super::health::{Backoff, Health};
 use super::store::Store;
 
 /// A running renewal task; stop it before finishing the job, so a renewal
@@ -26,7 +27,13 @@ pub(crate) struct Renewal {
 impl Renewal {
     /// Starts renewing job `id`'s lock every `every`. `hard_stop` also ends
     /// it (shutdown grace is over: the job is left for stalled recovery).
-    pub fn spawn(store: Store, health: Arc<Health>, id: String, every: Duration, hard_stop: &CancellationToken) -> Self {
+    pub fn spawn(
+        store: Store,
+        health: Arc<Health>,
+        id: String,
+        every: Duration,
+        hard_stop: &CancellationToken,
+    ) -> Self {
         let stop = hard_stop.child_token();
         let task = tokio::spawn(renew(store, health, id, every, stop.clone()));
         Self { stop, task }
@@ -39,21 +46,36 @@ impl Renewal {
     }
 }
 
-async fn renew(store: Store, health: Arc<Health>, id: String, every: Duration, stop: CancellationToken) {
+async fn renew(
+    store: Store,
+    health: Arc<Health>,
+    id: String,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let mut warned = false;
+    let mut backoff = Backoff::default();
+    let mut wait = every;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
+        // After a failure, retry soon: waiting a full half lock duration
+        // again would let the lock expire.
+        wait = every;
         match store.extend_lock(&id).await {
-            Ok(true) => health.ok(),
+            Ok(true) => {
+                health.ok();
+                backoff.reset();
+            }
             Ok(false) => {
                 warn!(job.id = %id, "job lock lost; another worker may run this job, its result will be discarded");
                 return;
             }
             Err(err) => {
                 health.failed(&err);
+                wait = backoff.next_delay().min(every);
                 if !warned {
                     warn!(job.id = %id, error = %err, "could not renew job lock; retrying");
                     warned = true;

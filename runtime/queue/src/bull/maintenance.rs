@@ -24,7 +24,12 @@ const PROMOTION_GUARD: Duration = Duration::from_secs(5);
 
 /// Promotes delayed jobs until `stop`; `due` carries due times (epoch ms)
 /// announced by anyone.
-pub(crate) async fn promote_delayed(store: Store, health: Arc<Health>, mut due: mpsc::Receiver<u64>, stop: CancellationToken) {
+pub(crate) async fn promote_delayed(
+    store: Store,
+    health: Arc<Health>,
+    mut due: mpsc::Receiver<u64>,
+    stop: CancellationToken,
+) {
     let mut wake = Instant::now();
     loop {
         tokio::select! {
@@ -54,7 +59,13 @@ async fn promote_once(store: &Store, health: &Health) -> Instant {
 }
 
 /// Runs the stalled check every `interval` until `stop`.
-pub(crate) async fn check_stalled(store: Store, health: Arc<Health>, interval: Duration, max_stalled: u32, stop: CancellationToken) {
+pub(crate) async fn check_stalled(
+    store: Store,
+    health: Arc<Health>,
+    interval: Duration,
+    max_stalled: u32,
+    stop: CancellationToken,
+) {
     let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
     loop {
         match store.check_stalled(max_stalled, interval_ms).await {

@@ -66,7 +66,9 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("queue", &self.keys.base).finish_non_exhaustive()
+        f.debug_struct("Worker")
+            .field("queue", &self.keys.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,31 +77,48 @@ impl Worker {
     pub async fn connect(settings: QueueSettings) -> Result<Self, QueueError> {
         check_settings(&settings)?;
         let url = redact_url(&settings.redis_url);
-        let client = Client::open(settings.redis_url.as_str())
-            .map_err(|source| QueueError::InvalidUrl { url: url.clone(), source })?;
+        let client =
+            Client::open(settings.redis_url.as_str()).map_err(|source| QueueError::InvalidUrl {
+                url: url.clone(),
+                source,
+            })?;
         let con = ConnectionManager::new_with_config(client.clone(), manager_config())
             .await
-            .map_err(|source| QueueError::Connect { url: url.clone(), source })?;
+            .map_err(|source| QueueError::Connect {
+                url: url.clone(),
+                source,
+            })?;
         let keys = Arc::new(Keys::new(settings.key_prefix()));
         let token = uuid::Uuid::new_v4().to_string();
         let lock_ms = u64::try_from(settings.lock_duration.as_millis()).unwrap_or(u64::MAX);
         let store = Store::new(con, Arc::clone(&keys), token, lock_ms);
         let health = Arc::new(Health::new(url));
-        Ok(Self { settings, client, keys, store, health })
+        Ok(Self {
+            settings,
+            client,
+            keys,
+            store,
+            health,
+        })
     }
 
     /// Takes jobs and runs `processor` on them in `settings.concurrency` slots until `shutdown`
     /// is cancelled; then stops fetching, lets in-flight jobs finish within `settings.shutdown_grace`
     /// (renewing their locks meanwhile), and returns. Jobs not finished are left in `active` for
     /// stalled recovery (do not fail or move them).
-    pub async fn run<P: Processor>(&self, processor: Arc<P>, shutdown: CancellationToken) -> Result<(), QueueError> {
+    pub async fn run<P: Processor>(
+        &self,
+        processor: Arc<P>,
+        shutdown: CancellationToken,
+    ) -> Result<(), QueueError> {
         let s = &self.settings;
         info!(protocol = "bull", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
         info!("Concurrency: {} workers", s.concurrency);
         let hard_stop = CancellationToken::new();
         let grace = spawn_grace_timer(shutdown.clone(), hard_stop.clone(), s.shutdown_grace);
         let (delayed_tx, delayed_rx) = mpsc::channel(DELAYED_BACKLOG);
-        let housekeeping = self.spawn_maintenance(delayed_tx.clone(), delayed_rx, shutdown.child_token());
+        let housekeeping =
+            self.spawn_maintenance(delayed_tx.clone(), delayed_rx, shutdown.child_token());
         let ctx = JobContext {
             store: self.store.clone(),
             health: Arc::clone(&self.health),
@@ -108,7 +127,8 @@ impl Worker {
             delayed: delayed_tx,
         };
         let mut jobs = JoinSet::new();
-        self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown).await;
+        self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown)
+            .await;
         finish_in_flight(&mut jobs, &hard_stop).await;
         hard_stop.cancel();
         grace.abort();
@@ -121,9 +141,20 @@ impl Worker {
 
     /// Fetches while a slot is free, until shutdown; each job runs on its own
     /// task holding its slot.
-    async fn fetch_loop<P: Processor>(&self, ctx: &JobContext, processor: &Arc<P>, jobs: &mut JoinSet<()>, shutdown: &CancellationToken) {
+    async fn fetch_loop<P: Processor>(
+        &self,
+        ctx: &JobContext,
+        processor: &Arc<P>,
+        jobs: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+    ) {
         let slots = Slots::new(self.settings.concurrency);
-        let mut fetcher = Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay);
+        let mut fetcher = Fetcher::new(
+            self.client.clone(),
+            self.store.clone(),
+            &self.keys,
+            self.settings.drain_delay,
+        );
         let mut backoff = Backoff::default();
         let mut slot = None;
         while !shutdown.is_cancelled() {
@@ -139,7 +170,12 @@ impl Worker {
                     backoff.reset();
                     self.health.ok();
                     let slot = slot.take().expect("a slot is held while fetching");
-                    jobs.spawn(runner::run_job(ctx.clone(), Arc::clone(processor), record, slot));
+                    jobs.spawn(runner::run_job(
+                        ctx.clone(),
+                        Arc::clone(processor),
+                        record,
+                        slot,
+                    ));
                 }
                 Ok(Fetch::Idle) => {
                     backoff.reset();
@@ -154,11 +190,21 @@ impl Worker {
         }
     }
 
-    fn spawn_maintenance(&self, delayed_tx: mpsc::Sender<u64>, delayed_rx: mpsc::Receiver<u64>, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    fn spawn_maintenance(
+        &self,
+        delayed_tx: mpsc::Sender<u64>,
+        delayed_rx: mpsc::Receiver<u64>,
+        stop: CancellationToken,
+    ) -> Vec<JoinHandle<()>> {
         let s = &self.settings;
         let health = &self.health;
         vec![
-            tokio::spawn(maintenance::promote_delayed(self.store.clone(), Arc::clone(health), delayed_rx, stop.clone())),
+            tokio::spawn(maintenance::promote_delayed(
+                self.store.clone(),
+                Arc::clone(health),
+                delayed_rx,
+                stop.clone(),
+            )),
             tokio::spawn(maintenance::check_stalled(
                 self.store.clone(),
                 Arc::clone(health),
@@ -166,7 +212,12 @@ impl Worker {
                 s.max_stalled_count,
                 stop.clone(),
             )),
-            tokio::spawn(events::forward_delayed(self.client.clone(), self.keys.delayed.clone(), delayed_tx, stop)),
+            tokio::spawn(events::forward_delayed(
+                self.client.clone(),
+                self.keys.delayed.clone(),
+                delayed_tx,
+                stop,
+            )),
         ]
     }
 }
@@ -183,7 +234,12 @@ fn manager_config() -> ConnectionManagerConfig {
 }
 
 fn check_settings(settings: &QueueSettings) -> Result<(), QueueError> {
-    let invalid = |name, reason: &str| Err(QueueError::InvalidSetting { name, reason: reason.into() });
+    let invalid = |name, reason: &str| {
+        Err(QueueError::InvalidSetting {
+            name,
+            reason: reason.into(),
+        })
+    };
     if settings.concurrency == 0 {
         return invalid("concurrency", "must be at least 1");
     }
@@ -197,7 +253,11 @@ fn check_settings(settings: &QueueSettings) -> Result<(), QueueError> {
 }
 
 /// Cancels `hard_stop` once `shutdown_grace` has passed after `shutdown`.
-fn spawn_grace_timer(shutdown: CancellationToken, hard_stop: CancellationToken, grace: Duration) -> JoinHandle<()> {
+fn spawn_grace_timer(
+    shutdown: CancellationToken,
+    hard_stop: CancellationToken,
+    grace: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         shutdown.cancelled().await;
         tokio::select! {
@@ -211,7 +271,10 @@ fn spawn_grace_timer(shutdown: CancellationToken, hard_stop: CancellationToken, 
 /// locked in active until their locks expire and stalled recovery runs them.
 async fn finish_in_flight(jobs: &mut JoinSet<()>, hard_stop: &CancellationToken) {
     if !jobs.is_empty() {
-        info!(in_flight = jobs.len(), "waiting for in-flight jobs to finish");
+        info!(
+            in_flight = jobs.len(),
+            "waiting for in-flight jobs to finish"
+        );
     }
     loop {
         tokio::select! {
@@ -236,9 +299,9 @@ fn reap(jobs: &mut JoinSet<()>) {
 }
 
 fn log_join(result: Result<(), tokio::task::JoinError>) {
-    if let Err(err) = result {
-        if err.is_panic() {
-            error!(error = %err, "job task panicked");
-        }
+    if let Err(err) = result
+        && err.is_panic()
+    {
+        error!(error = %err, "job task panicked");
     }
 }

@@ -37,9 +37,20 @@ pub(crate) struct JobContext {
 }
 
 /// Runs `record` on `processor` in `slot` and records the outcome.
-pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, record: Record, slot: Slot) {
+pub(crate) async fn run_job<P: Processor>(
+    ctx: JobContext,
+    processor: Arc<P>,
+    record: Record,
+    slot: Slot,
+) {
     let id = record.job.id.clone();
-    let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
+    let renewal = Renewal::spawn(
+        ctx.store.clone(),
+        ctx.health.clone(),
+        id,
+        ctx.renew_every,
+        &ctx.hard_stop,
+    );
     let result = process(&*processor, &record, slot.index()).await;
     renewal.stop().await;
     let written = match result {
@@ -52,7 +63,11 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, re
 
 /// Calls the processor; a panic counts as a failed (retryable) attempt
 /// rather than leaving the job locked until the lock expires.
-async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
+async fn process<P: Processor>(
+    processor: &P,
+    record: &Record,
+    slot: usize,
+) -> Result<serde_json::Value, JobError> {
     let run = AssertUnwindSafe(processor.process(&record.job, slot));
     run.catch_unwind().await.unwrap_or_else(|panic| {
         let message = panic
@@ -60,12 +75,16 @@ async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> R
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        Err(JobError::Retryable(format!("processor panicked: {message}")))
+        Err(JobError::Retryable(format!(
+            "processor panicked: {message}"
+        )))
     })
 }
 
 async fn complete(ctx: &JobContext, record: &Record, value: &serde_json::Value) -> Option<i64> {
-    ctx.health.persist(&ctx.hard_stop, || ctx.store.complete(record, value)).await
+    ctx.health
+        .persist(&ctx.hard_stop, || ctx.store.complete(record, value))
+        .await
 }
 
 async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Option<i64> {
@@ -74,17 +93,27 @@ async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Opti
         Plan::RateLimited(after) => {
             debug!(job.id = %id, retry_after_ms = after.as_millis() as u64, reason = %err, "job rate limited; delayed");
             let due = now_ms().saturating_add(after.as_millis() as u64);
-            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.delay(record, due)).await;
+            let written = ctx
+                .health
+                .persist(&ctx.hard_stop, || ctx.store.delay(record, due))
+                .await;
             notify_delayed(ctx, written, due);
             written
         }
         Plan::Attempt(attempt) => {
             let now = now_ms();
             match attempt.next {
-                Next::Fail => warn!(job.id = %id, attempts_made = attempt.attempts_made, reason = %err, "job failed"),
-                next => debug!(job.id = %id, attempts_made = attempt.attempts_made, ?next, reason = %err, "job failed; will retry"),
+                Next::Fail => {
+                    warn!(job.id = %id, attempts_made = attempt.attempts_made, reason = %err, "job failed")
+                }
+                next => {
+                    debug!(job.id = %id, attempts_made = attempt.attempts_made, ?next, reason = %err, "job failed; will retry")
+                }
             }
-            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.fail(record, &attempt, now)).await;
+            let written = ctx
+                .health
+                .persist(&ctx.hard_stop, || ctx.store.fail(record, &attempt, now))
+                .await;
             if let Next::Delay(ms) = attempt.next {
                 notify_delayed(ctx, written, now.saturating_add(ms));
             }
@@ -104,12 +133,18 @@ fn notify_delayed(ctx: &JobContext, written: Option<i64>, due_ms: u64) {
 fn report(id: &str, written: Option<i64>) {
     match written {
         Some(code::OK) => {}
-        Some(code::MISSING_JOB) => debug!(job.id = %id, "job was removed while running; outcome dropped"),
+        Some(code::MISSING_JOB) => {
+            debug!(job.id = %id, "job was removed while running; outcome dropped")
+        }
         Some(code::MISSING_LOCK | code::LOCK_MISMATCH) => {
             warn!(job.id = %id, "job lock lost; another worker owns the job, outcome discarded")
         }
-        Some(code::NOT_ACTIVE) => warn!(job.id = %id, "job was no longer active; outcome discarded"),
+        Some(code::NOT_ACTIVE) => {
+            warn!(job.id = %id, "job was no longer active; outcome discarded")
+        }
         Some(other) => error!(job.id = %id, code = other, "unexpected reply finishing job"),
-        None => warn!(job.id = %id, "could not record job outcome; left in active for stalled recovery"),
+        None => {
+            warn!(job.id = %id, "could not record job outcome; left in active for stalled recovery")
+        }
     }
 }

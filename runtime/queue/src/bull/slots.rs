@@ -39,7 +39,11 @@ impl Slots {
             .await
             .expect("the slot semaphore is never closed");
         let index = self.free.lock().expect("slot list lock").pop().unwrap_or(0);
-        Slot { index, free: Arc::clone(&self.free), _permit: permit }
+        Slot {
+            index,
+            free: Arc::clone(&self.free),
+            _permit: permit,
+        }
     }
 }
 
@@ -68,7 +72,11 @@ mod tests {
         let a = slots.acquire().await;
         let b = slots.acquire().await;
         assert_eq!((a.index(), b.index()), (0, 1));
-        assert!(tokio::time::timeout(std::time::Duration::from_millis(20), slots.acquire()).await.is_err());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(20), slots.acquire())
+                .await
+                .is_err()
+        );
         drop(a);
         assert_eq!(slots.acquire().await.index(), 0);
     }
