@@ -217,6 +217,11 @@ fn classify(err: &wasmtime::Error, state: &StageState, timeout: Duration) -> Sta
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => StageFault::Timeout(timeout),
         Some(Trap::StackOverflow) => StageFault::Trap("stack overflow (unbounded recursion?)".into()),
+        // Rust guests keep their stack in linear memory: running off its end
+        // is an out-of-bounds access, not a wasm stack overflow.
+        Some(Trap::MemoryOutOfBounds) => {
+            StageFault::Trap("out of bounds memory access (a stack overflow, or a memory bug in the plugin)".into())
+        }
         _ if stderr.contains("panicked") => StageFault::Panic(panic_message(&stderr)),
         Some(trap) => StageFault::Trap(trap.to_string()),
         None => StageFault::Trap(format!("{err:#}")),

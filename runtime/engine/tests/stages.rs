@@ -49,7 +49,7 @@ async fn a_misbehaving_stage_fails_only_its_own_call() {
         ("spin", r#"{ act = "loop" }"#, "timeout = \"300ms\"", "timed out after 300 ms"),
         ("hog", r#"{ act = "alloc", mib = 200 }"#, "memory = \"32MiB\"", "ran out of memory (limit 32 MiB)"),
         ("deep", r#"{ act = "recurse" }"#, "", "stack overflow"),
-        ("boom", r#"{ act = "panic" }"#, "", "panicked: src/lib.rs"),
+        ("boom", r#"{ act = "panic" }"#, "", "panicked: fixtures/misbehave/src/lib.rs"),
         ("snoop", r#"{ act = "read_file", path = "/etc/passwd" }"#, "", "read file:"),
         ("env", r#"{ act = "read_env", name = "HOME" }"#, "", "read env: environment variable not found"),
         ("net", r#"{ act = "socket", addr = "127.0.0.1:6379" }"#, "", "socket:"),
@@ -205,7 +205,7 @@ async fn vllm_down_falls_back_to_ollama_and_both_down_is_retryable() {
     assert_eq!(llm.requests("/api/chat"), 1);
 
     let dead = load(&llm_pipeline(DEAD, "http://127.0.0.1:7"), &services).await;
-    let failed = run(&dead, "ㅋㅋㅋ", &["en"]).await.unwrap_err();
+    let failed = run(&dead, "a line nobody has cached", &["en"]).await.unwrap_err();
     let Failure::Retryable(message) = &failed.failure else { panic!("expected retryable: {:?}", failed.failure) };
     assert!(message.contains("stage `vllm`") && message.contains("stage `ollama`"), "names both: {message}");
 }

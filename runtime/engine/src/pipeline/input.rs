@@ -66,13 +66,6 @@ fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, Str
     if items.is_empty() {
         return Err("`targetLanguages` is empty".into());
     }
-    if items.len() > limits.max_targets {
-        return Err(format!(
-            "`targetLanguages` has {} entries; the limit is {} (limits.max_targets)",
-            items.len(),
-            limits.max_targets
-        ));
-    }
     let mut codes: Vec<String> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let field = format!("targetLanguages[{i}]");
@@ -83,6 +76,13 @@ fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, Str
         if !codes.contains(&code) {
             codes.push(code);
         }
+    }
+    if codes.len() > limits.max_targets {
+        return Err(format!(
+            "`targetLanguages` has {} languages; the limit is {} (limits.max_targets)",
+            codes.len(),
+            limits.max_targets
+        ));
     }
     Ok(codes)
 }

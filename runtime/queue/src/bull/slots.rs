@@ -24,11 +24,11 @@ pub(crate) struct Slot {
 }
 
 impl Slots {
-    /// `count` slots, numbered from 0.
+    /// `count` slots, numbered from 1 as the seed worker's logs did.
     pub fn new(count: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(count)),
-            free: Arc::new(Mutex::new((0..count).rev().collect())),
+            free: Arc::new(Mutex::new((1..=count).rev().collect())),
         }
     }
 
@@ -71,13 +71,13 @@ mod tests {
         let slots = Slots::new(2);
         let a = slots.acquire().await;
         let b = slots.acquire().await;
-        assert_eq!((a.index(), b.index()), (0, 1));
+        assert_eq!((a.index(), b.index()), (1, 2));
         assert!(
             tokio::time::timeout(std::time::Duration::from_millis(20), slots.acquire())
                 .await
                 .is_err()
         );
         drop(a);
-        assert_eq!(slots.acquire().await.index(), 0);
+        assert_eq!(slots.acquire().await.index(), 1);
     }
 }
