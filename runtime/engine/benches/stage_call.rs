@@ -1,0 +1,112 @@
+//! What a stage call costs: a fresh instance from `InstancePre`, one
+//! `process`, drop — alone, and as a three-stage chain (pre tidy → cache hit
+//! → post tidy). Criterion gives the mean; the p50/p99 lines below come from
+//! 20,000 timed calls after warm-up, because a chat line's latency is its tail.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use lingo_config::Env;
+use lingo_engine::bindings::{Phase, Request};
+use lingo_engine::capabilities::{HttpClient, KvStore};
+use lingo_engine::{EngineOptions, Pipeline, Plugins, Services, Stage, StageEngine, TranslationJob};
+
+const CHAIN: &str = r#"
+[[stage]]
+name   = "clean"
+plugin = "postprocess"
+phase  = "pre"
+
+[[stage]]
+name   = "cache"
+plugin = "cache"
+
+[[stage]]
+name   = "tidy"
+plugin = "postprocess"
+phase  = "post"
+"#;
+
+fn services() -> Services {
+    let engine = StageEngine::new(&EngineOptions { max_instances: 64, ..EngineOptions::default() }).unwrap();
+    Services { engine, http: Arc::new(HttpClient::default()), kv: KvStore::memory() }
+}
+
+fn request() -> Request {
+    Request {
+        phase: Phase::Post,
+        job_id: "bench".into(),
+        text: "@mina 오늘 방송 최고 ㅋㅋㅋ 🔥".into(),
+        source_language: Some("ko".into()),
+        target_language: Some("en".into()),
+        translation: Some("\"@Mina today's stream is the best lol\"".into()),
+    }
+}
+
+async fn setup() -> (Stage, Pipeline, TranslationJob) {
+    let services = services();
+    let config = lingo_config::parse(CHAIN, Path::new("bench.toml"), &Env::from_pairs([])).unwrap();
+    let plugins = Plugins::default();
+    let pipeline = Pipeline::load(&config, "bench", &services, &plugins).await.unwrap();
+    let tidy_spec = config.stages.iter().find(|s| s.name == "tidy").unwrap();
+    let plugin = plugins.get(&services.engine, "postprocess", lingo_bundled::find("postprocess").unwrap().wasm).unwrap();
+    let stage = Stage::new(tidy_spec, plugin, "bench", services.clone());
+    let job = TranslationJob { text: "ㅋㅋㅋ".into(), target_languages: vec!["en".into()], source_language: Some("ko".into()) };
+    // Fill the cache so the chain's translate stage hits.
+    let mut hit = request();
+    hit.phase = Phase::Translate;
+    hit.text = "ㅋㅋㅋ".into();
+    hit.translation = None;
+    let cache_spec = config.stages.iter().find(|s| s.name == "cache").unwrap();
+    let cache_plugin = plugins.get(&services.engine, "cache", lingo_bundled::find("cache").unwrap().wasm).unwrap();
+    Stage::new(cache_spec, cache_plugin, "bench", services.clone()).remember("bench", &hit, "lol", "seed").await.unwrap();
+    (stage, pipeline, job)
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (stage, pipeline, job) = rt.block_on(setup());
+    let request = request();
+    assert_eq!(rt.block_on(pipeline.run("bench", &job)).unwrap().providers["en"], "cache");
+
+    c.bench_function("stage call (instantiate + process + drop)", |b| {
+        b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.unwrap() })
+    });
+    c.bench_function("three-stage chain (pre → cache hit → post)", |b| {
+        b.to_async(&rt).iter(|| async { pipeline.run("bench", &job).await.unwrap() })
+    });
+
+    let one = rt.block_on(percentiles(|| async { stage.process("bench", &request).await.unwrap(); }));
+    let chain = rt.block_on(percentiles(|| async { pipeline.run("bench", &job).await.unwrap(); }));
+    println!("stage call:         p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
+    println!("three-stage chain:  p50 {:>6.1} µs   p99 {:>6.1} µs", chain.0, chain.1);
+}
+
+/// p50 and p99 in µs over 20,000 calls after 2,000 of warm-up.
+async fn percentiles<F, Fut>(call: F) -> (f64, f64)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for _ in 0..2_000 {
+        call().await;
+    }
+    let mut samples: Vec<Duration> = Vec::with_capacity(20_000);
+    for _ in 0..20_000 {
+        let started = Instant::now();
+        call().await;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64) * q) as usize].as_secs_f64() * 1e6;
+    (at(0.50), at(0.99))
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);
