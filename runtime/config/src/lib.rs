@@ -23,7 +23,7 @@ use std::path::Path;
 pub use env::Env;
 pub use error::{ConfigError, ConfigErrors};
 pub use hosts::AllowedHost;
-pub use model::{JobLimits, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker};
+pub use model::{Gateway, JobLimits, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker};
 pub use units::{parse_bytes, parse_duration};
 
 /// Reads and validates the pipeline at `path`, with the process environment

@@ -21,6 +21,19 @@ pub struct Pipeline {
     pub limits: JobLimits,
     /// The stages in file order, disabled ones included.
     pub stages: Vec<StageSpec>,
+    /// How `lingo gateway` serves this queue.
+    pub gateway: Gateway,
+}
+
+/// The `[gateway]` table.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// Address to listen on.
+    pub listen: std::net::SocketAddr,
+    /// How long a request waits for its job.
+    pub queue_timeout: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
 }
 
 impl Pipeline {
@@ -140,6 +153,7 @@ const WORKER_KEYS: &[&str] = &[
     "stalled_interval", "max_stalled_count", "shutdown_grace", "tenant",
 ];
 const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets"];
+const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
 const STAGE_KEYS: &[&str] = &[
     "name", "plugin", "phase", "on_error", "retries", "timeout", "memory", "allowed_hosts",
     "kv_namespace", "enabled", "config",
@@ -153,10 +167,11 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     let mut top = Fields::new("", table);
     let worker = worker(top.table("worker", &mut errors), &mut errors);
     let limits = limits(top.table("limits", &mut errors), &mut errors);
+    let gateway = gateway(top.table("gateway", &mut errors), &mut errors);
     let tables = top.tables("stage", &mut errors);
     let written = tables.len();
     let stages: Vec<StageSpec> = tables.into_iter().filter_map(|f| stage(f, &mut errors)).collect();
-    top.finish(&["worker", "limits", "stage"], &mut errors);
+    top.finish(&["worker", "limits", "gateway", "stage"], &mut errors);
     check_stages(&stages, &mut errors);
     // Whether any stage translates is only known once every stage was read.
     let all_read = stages.len() == written && !top_level_stage_error(&errors);
@@ -164,7 +179,7 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
         errors.push_hint("stage", "no enabled stage translates", "add a `[[stage]]` with `phase = \"translate\"` (the default), e.g. `plugin = \"cache\"`");
     }
     if errors.list.is_empty() {
-        Ok(Pipeline { file: file.to_path_buf(), worker, limits, stages })
+        Ok(Pipeline { file: file.to_path_buf(), worker, limits, stages, gateway })
     } else {
         Err(ConfigErrors(errors.list))
     }
@@ -227,6 +242,19 @@ fn limits(fields: Option<Fields>, errors: &mut Errors) -> JobLimits {
     }
     f.finish(LIMIT_KEYS, errors);
     limits
+}
+
+fn gateway(fields: Option<Fields>, errors: &mut Errors) -> Gateway {
+    let mut f = fields.unwrap_or_else(|| Fields::new("gateway", Table::new()));
+    let gateway = Gateway {
+        listen: f
+            .parsed("listen", "an address like `127.0.0.1:3000`", errors, |t| t.parse().ok())
+            .unwrap_or_else(|| "127.0.0.1:3000".parse().expect("default address")),
+        queue_timeout: f.duration("queue_timeout", errors).unwrap_or(Duration::from_secs(30)),
+        max_body_bytes: f.bytes("max_body_bytes", errors).unwrap_or(64 << 10) as usize,
+    };
+    f.finish(GATEWAY_KEYS, errors);
+    gateway
 }
 
 fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {

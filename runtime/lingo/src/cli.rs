@@ -62,6 +62,17 @@ pub enum Command {
         /// The chat line.
         text: String,
     },
+    /// Serve `POST /api/v1/translate`: add a job, wait for its result.
+    Gateway {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address to listen on (default: `gateway.listen`, `127.0.0.1:3000`).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// How long a request waits for its job (default: `gateway.queue_timeout`, 30 s).
+        #[arg(long, env = "QUEUE_TIMEOUT", value_parser = humantime::parse_duration)]
+        queue_timeout: Option<Duration>,
+    },
     /// Serve the stand-in LLM server (Ollama and OpenAI-compatible APIs; not a model).
     DevLlm {
         /// Address to listen on.

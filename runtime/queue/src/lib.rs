@@ -13,8 +13,10 @@ pub mod bull;
 pub mod bullmq;
 mod error;
 mod job;
+pub mod producer;
 mod settings;
 
 pub use error::QueueError;
 pub use job::{Job, JobError, Processor};
+pub use producer::{Finished, Producer};
 pub use settings::{Protocol, QueueSettings};

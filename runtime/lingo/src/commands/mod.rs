@@ -2,6 +2,7 @@
 
 mod check;
 mod dev_llm;
+mod gateway;
 mod run;
 mod try_line;
 
@@ -15,6 +16,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run { config } => run::run(&config.config).await,
         Command::Check { config } => check::check(&config.config).await,
         Command::Try { config, to, from, json, text } => try_line::try_line(&config.config, &to, from, json, &text).await,
+        Command::Gateway { config, listen, queue_timeout } => gateway::serve(&config.config, listen, queue_timeout).await,
         Command::DevLlm { listen, latency, jitter, fault, fail_rate } => {
             dev_llm::serve(listen, latency, jitter, &fault, fail_rate).await
         }

@@ -28,7 +28,8 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
+/// The queue adapters' settings from the `[worker]` table.
+pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
     QueueSettings {
         prefix: worker.prefix.clone(),
         queue: worker.queue.clone(),
@@ -42,7 +43,7 @@ fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM.
-async fn on_signal(shutdown: CancellationToken) {
+pub async fn on_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {

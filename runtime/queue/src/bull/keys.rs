@@ -19,6 +19,8 @@ pub(crate) struct Keys {
     pub failed: String,
     pub stalled: String,
     pub stalled_check: String,
+    /// The job id counter, `INCR`ed by every add.
+    pub id: String,
 }
 
 impl Keys {
@@ -35,6 +37,7 @@ impl Keys {
             failed: key("failed"),
             stalled: key("stalled"),
             stalled_check: key("stalled-check"),
+            id: key("id"),
             base,
         }
     }

@@ -24,11 +24,14 @@ mod locks;
 mod maintenance;
 mod opts;
 mod outcome;
+mod producer;
 mod record;
 mod runner;
 mod scripts;
 mod slots;
 mod store;
+
+pub(crate) use producer::BullProducer;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -36,3 +36,5 @@ pub(crate) static PROMOTE_DELAYED: LazyLock<Script> = script!("promote_delayed.l
 pub(crate) static CHECK_STALLED: LazyLock<Script> = script!("check_stalled.lua");
 /// Hand back a job popped after shutdown began.
 pub(crate) static REQUEUE: LazyLock<Script> = script!("requeue.lua");
+/// Add a plain job as bull's producer does (spec A3); used by the gateway.
+pub(crate) static ADD_JOB: LazyLock<Script> = script!("add_job.lua");
