@@ -112,9 +112,11 @@ for (const protocol of ['bull', 'bullmq']) {
       try {
         const data = translationJob('second time lucky');
         const job = await producer.add(data, { attempts: 2, backoff: { type: 'fixed', delay: 300 } });
-        const failed = await waitFor('the first attempt to fail', async () => (await producer.hash(job.id)).failedReason, { every: 10 });
+        const failed = await waitFor('the first attempt to fail',
+          async () => { const h = await producer.hash(job.id); return h[producer.fields.attempts] === '1' && h; }, { every: 10 });
         await llm.setFaults({ fault: 'none' });
-        assert.match(failed, /503/);
+        assert.match(failed.failedReason ?? '', /503/, 'failedReason of the first attempt');
+        assert.equal(JSON.parse(failed.stacktrace ?? '[]').length, 1, 'stacktrace after the first attempt');
         assert.deepEqual(await producer.finished(job), expectedResult(data));
 
         const hash = await producer.hash(job.id);

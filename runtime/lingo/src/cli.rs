@@ -73,6 +73,12 @@ pub enum Command {
         #[arg(long, env = "QUEUE_TIMEOUT", value_parser = humantime::parse_duration)]
         queue_timeout: Option<Duration>,
     },
+    /// The whole system in one command: Redis, the stand-in LLM, worker, gateway, a burst of chat.
+    Demo {
+        /// Leave everything running afterwards and print how to reach it.
+        #[arg(long)]
+        keep_running: bool,
+    },
     /// Serve the stand-in LLM server (Ollama and OpenAI-compatible APIs; not a model).
     DevLlm {
         /// Address to listen on.

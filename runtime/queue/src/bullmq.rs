@@ -2,13 +2,18 @@
 //! BullMQ's own Lua scripts: fetch and lock, renewal, stalled checks,
 //! retries with the job's `attempts`/`backoff`, and the events stream that
 //! `QueueEvents` and `waitUntilFinished` read. This module only adapts its
-//! worker to lingo's [`Processor`] and outcome types.
+//! worker to lingo's [`Processor`] and outcome types, and fills one gap of the
+//! crate: it writes no `failedReason` for retried attempts and no `stacktrace`
+//! at all, which BullMQ's Node worker writes on every failed attempt
+//! ([`record_failure`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bullmq::options::RedisConnectionOptions;
 use bullmq::{Error as BullMqError, WorkerOptions};
+use redis::Script;
+use redis::aio::ConnectionManager;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Job, JobError, Processor, QueueError, QueueSettings};
@@ -34,9 +39,14 @@ impl Worker {
         tracing::info!(protocol = "bullmq", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
         tracing::info!("Concurrency: {} workers", s.concurrency);
         let slots = Slots::new(s.concurrency);
+        let client = redis::Client::open(s.redis_url.as_str()).map_err(QueueError::from)?;
+        let failures = Failures {
+            con: ConnectionManager::new(client).await.map_err(QueueError::from)?,
+            key_prefix: s.key_prefix(),
+        };
         let handler = move |job: bullmq::Job, _cancel| {
-            let (processor, slots) = (processor.clone(), slots.clone());
-            async move { process(&*processor, &slots, job).await }
+            let (processor, slots, failures) = (processor.clone(), slots.clone(), failures.clone());
+            async move { process(&*processor, &slots, &failures, job).await }
         };
         let worker = bullmq::Worker::with_options(&s.queue, handler, self.options())
             .await
@@ -69,7 +79,12 @@ impl Worker {
     }
 }
 
-async fn process<P: Processor>(processor: &P, slots: &Slots, job: bullmq::Job) -> Result<serde_json::Value, BullMqError> {
+async fn process<P: Processor>(
+    processor: &P,
+    slots: &Slots,
+    failures: &Failures,
+    job: bullmq::Job,
+) -> Result<serde_json::Value, BullMqError> {
     let ours = Job {
         id: job.id().to_string(),
         name: job.name().to_string(),
@@ -82,8 +97,14 @@ async fn process<P: Processor>(processor: &P, slots: &Slots, job: bullmq::Job) -
     slots.give_back(slot);
     match result {
         Ok(value) => Ok(value),
-        Err(JobError::Fatal(message)) => Err(BullMqError::Unrecoverable(message)),
-        Err(JobError::Retryable(message)) => Err(BullMqError::ProcessingError(message)),
+        Err(JobError::Fatal(message)) => {
+            failures.record(&job, &message).await;
+            Err(BullMqError::Unrecoverable(message))
+        }
+        Err(JobError::Retryable(message)) => {
+            failures.record(&job, &message).await;
+            Err(BullMqError::ProcessingError(message))
+        }
         Err(JobError::RateLimited { message, retry_after }) => {
             let due = now_ms() + retry_after.as_millis() as u64;
             match job.move_to_delayed(due).await {
@@ -93,6 +114,62 @@ async fn process<P: Processor>(processor: &P, slots: &Slots, job: bullmq::Job) -
                 }
                 Err(err) => Err(BullMqError::ProcessingError(format!("{message} (and could not delay: {err})"))),
             }
+        }
+    }
+}
+
+/// Records a failed attempt's `failedReason` and appends to its `stacktrace`
+/// (keeping the job's `stackTraceLimit`), only while this worker still holds
+/// the job's lock; the crate then retries, delays or fails the job. Node's
+/// worker writes the same fields in its retry/fail script.
+/// KEYS: 1 job hash, 2 job lock. ARGV: 1 lock token, 2 reason, 3 stack line.
+static RECORD_FAILURE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
+local lines = {}
+local raw = redis.call("HGET", KEYS[1], "stacktrace")
+if raw then
+  local ok, decoded = pcall(cjson.decode, raw)
+  if ok and type(decoded) == "table" then lines = decoded end
+end
+table.insert(lines, ARGV[3])
+local ok, opts = pcall(cjson.decode, redis.call("HGET", KEYS[1], "opts") or "{}")
+local limit = ok and type(opts) == "table" and tonumber(opts["stackTraceLimit"])
+if limit then
+  while #lines > math.max(limit, 0) do table.remove(lines, 1) end
+end
+local text = #lines == 0 and "[]" or cjson.encode(lines)
+redis.call("HSET", KEYS[1], "failedReason", ARGV[2], "stacktrace", text)
+return 1
+"#,
+    )
+});
+
+/// Where failed attempts are recorded (see [`RECORD_FAILURE`]).
+#[derive(Clone)]
+struct Failures {
+    con: ConnectionManager,
+    /// `<prefix>:<queue>:`.
+    key_prefix: String,
+}
+
+impl Failures {
+    /// Best effort: a failure to record is logged, and the job's outcome
+    /// is still handed to the crate.
+    async fn record(&self, job: &bullmq::Job, reason: &str) {
+        let Some(token) = job.token() else { return };
+        let key = format!("{}{}", self.key_prefix, job.id());
+        let written: Result<i64, _> = RECORD_FAILURE
+            .key(&key)
+            .key(format!("{key}:lock"))
+            .arg(token)
+            .arg(reason)
+            .arg(format!("Error: {reason}"))
+            .invoke_async(&mut self.con.clone())
+            .await;
+        if let Err(err) = written {
+            tracing::warn!(job.id = %job.id(), error = %err, "could not record the failed attempt's reason");
         }
     }
 }

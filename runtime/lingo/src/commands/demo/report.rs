@@ -1,0 +1,72 @@
+//! One request of the burst, and the summary a person reads at the end.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// What one chat line got back.
+pub struct Outcome {
+    text: String,
+    status: u16,
+    body: Value,
+    latency: Duration,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.status == 200
+    }
+}
+
+pub async fn send(client: &reqwest::Client, url: &str, text: String, targets: Vec<&str>) -> Outcome {
+    let started = Instant::now();
+    let body = json!({ "text": text, "targetLanguages": targets });
+    let (status, body) = match client.post(url).json(&body).send().await {
+        Ok(response) => (response.status().as_u16(), response.json().await.unwrap_or(Value::Null)),
+        Err(err) => (0, json!({ "error": { "message": err.to_string() } })),
+    };
+    Outcome { text, status, body, latency: started.elapsed() }
+}
+
+/// Prints a sample of lines and their translations, then the summary.
+pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>) {
+    println!("\nA sample of the chat and its translations:\n");
+    let mut seen = std::collections::HashSet::new();
+    for outcome in outcomes.iter().filter(|o| seen.insert(o.text.clone())).take(10) {
+        println!("  {}", outcome.text);
+        match outcome.body["translations"].as_object() {
+            Some(translations) => {
+                for (lang, text) in translations {
+                    let provider = outcome.body["providers"][lang].as_str().unwrap_or("?");
+                    println!("    {lang}: {}  ({provider})", text.as_str().unwrap_or_default());
+                }
+            }
+            None => println!("    error {}: {}", outcome.status, outcome.body["error"]["message"]),
+        }
+    }
+    let ok = outcomes.iter().filter(|o| o.ok()).count();
+    let mut latencies: Vec<Duration> = outcomes.iter().map(|o| o.latency).collect();
+    latencies.sort();
+    let pct = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    let mut providers: BTreeMap<String, usize> = BTreeMap::new();
+    for outcome in outcomes {
+        if let Some(map) = outcome.body["providers"].as_object() {
+            for provider in map.values() {
+                *providers.entry(provider.as_str().unwrap_or("?").to_string()).or_default() += 1;
+            }
+        }
+    }
+    let units: usize = providers.values().sum();
+    let cached = providers.get("cache").copied().unwrap_or(0);
+    println!("\nSummary");
+    println!("  requests        {} ({ok} answered 200)", outcomes.len());
+    println!("  latency         p50 {:.0} ms, p99 {:.0} ms", pct(0.50), pct(0.99));
+    println!("  throughput      {:.1} jobs/s over {:.1} s", outcomes.len() as f64 / elapsed.as_secs_f64(), elapsed.as_secs_f64());
+    println!("  translations    {units} ({})", providers.iter().map(|(p, n)| format!("{p}: {n}")).collect::<Vec<_>>().join(", "));
+    println!("  cache hit ratio {:.0} %", 100.0 * cached as f64 / units.max(1) as f64);
+    if let Some(requests) = llm_requests {
+        let from_llm = units - cached;
+        println!("  LLM requests    {requests} for {from_llm} translations from the LLM stages ({} coalesced in flight)", from_llm.saturating_sub(requests as usize));
+    }
+}
