@@ -73,6 +73,14 @@ pub enum Command {
         #[arg(long, env = "QUEUE_TIMEOUT", value_parser = humantime::parse_duration)]
         queue_timeout: Option<Duration>,
     },
+    /// Import known translations into the pipeline's cache stages (JSON lines:
+    /// `{"text", "target", "translation", "source"?}`).
+    CacheImport {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The file of JSON lines; `-` for stdin.
+        file: PathBuf,
+    },
     /// The whole system in one command: Redis, the stand-in LLM, worker, gateway, a burst of chat.
     Demo {
         /// Leave everything running afterwards and print how to reach it.

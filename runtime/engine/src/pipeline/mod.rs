@@ -131,6 +131,23 @@ impl Pipeline {
         }
     }
 
+    /// Tells every translate stage a known translation, as `remember` after
+    /// a translation by `import` (how `lingo cache-import` fills a cache).
+    pub async fn remember_known(&self, text: &str, source: Option<&str>, target: &str, translation: &str) -> Result<(), String> {
+        let request = Request {
+            phase: crate::bindings::Phase::Translate,
+            job_id: "import".into(),
+            text: text.into(),
+            source_language: source.map(str::to_string),
+            target_language: Some(target.into()),
+            translation: None,
+        };
+        for stage in &self.inner.translate {
+            stage.remember("import", &request, translation, "import").await.map_err(|e| format!("stage `{}`: {e}", stage.name))?;
+        }
+        Ok(())
+    }
+
     /// The pre stages, in order, on the source text.
     async fn pre(&self, job_id: &str, job: &TranslationJob, steps: &mut Vec<Step>) -> Result<String, Failure> {
         let mut text = job.text.clone();

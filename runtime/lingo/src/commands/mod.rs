@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod cache_import;
 mod check;
 mod demo;
 mod dev_llm;
@@ -18,6 +19,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check { config } => check::check(&config.config).await,
         Command::Try { config, to, from, json, text } => try_line::try_line(&config.config, &to, from, json, &text).await,
         Command::Gateway { config, listen, queue_timeout } => gateway::serve(&config.config, listen, queue_timeout).await,
+        Command::CacheImport { config, file } => cache_import::import(&config.config, &file).await,
         Command::Demo { keep_running } => demo::demo(keep_running).await,
         Command::DevLlm { listen, latency, jitter, fault, fail_rate } => {
             dev_llm::serve(listen, latency, jitter, &fault, fail_rate).await
