@@ -9,7 +9,7 @@ use std::process::Command;
 /// Stages bundled into `lingo`, by crate suffix.
 const PLUGINS: &[&str] = &["cache", "ollama", "postprocess", "vllm"];
 /// Test-only guests, found by path, never bundled.
-const FIXTURES: &[&str] = &["misbehave"];
+const FIXTURES: &[&str] = &["misbehave", "future_contract"];
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());

@@ -32,3 +32,6 @@ pub fn names() -> Vec<&'static str> {
 
 /// Path of the `misbehave` test fixture component (tests only).
 pub const FIXTURE_MISBEHAVE: &str = env!("LINGO_FIXTURE_MISBEHAVE");
+
+/// Path of a test fixture built against `lingo:pipeline@0.2.0` (tests only).
+pub const FIXTURE_FUTURE_CONTRACT: &str = env!("LINGO_FIXTURE_FUTURE_CONTRACT");

@@ -253,3 +253,55 @@ async fn a_hundred_identical_lines_at_once_make_one_llm_request() {
     assert_eq!(llm.requests("/v1/chat/completions"), 1);
     assert_eq!(pipeline.coalesced_units(), 99);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_built_for_another_contract_is_refused_by_name() {
+    let services = services(KvStore::memory());
+    let toml = format!("[[stage]]\nname = \"future\"\nplugin = \"{}\"\n", lingo_bundled::FIXTURE_FUTURE_CONTRACT);
+    let errors = Pipeline::load(&config(&toml), "default", &services, &Plugins::default()).await.err().expect("refused").to_string();
+    assert!(errors.contains("stage[0].plugin:"), "{errors}");
+    assert!(errors.contains("was built for `lingo:pipeline@0.2.0`, but this lingo implements `lingo:pipeline@0.1.0`"), "{errors}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_components_are_cached_on_disk_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions { max_instances: 16, max_memory: 64 << 20, cache_dir: Some(dir.path().to_path_buf()) };
+    let wasm = lingo_bundled::find("postprocess").unwrap().wasm;
+    let engine = StageEngine::new(&options).unwrap();
+    lingo_engine::Plugin::load(&engine, "postprocess", wasm).unwrap();
+    let entries: Vec<_> = walk(dir.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    assert_eq!(entries.len(), 1, "one compiled entry: {entries:?}");
+    let written = std::fs::metadata(&entries[0]).unwrap().modified().unwrap();
+
+    // A new engine (a restart) loads the entry instead of compiling again.
+    let restarted = StageEngine::new(&options).unwrap();
+    lingo_engine::Plugin::load(&restarted, "postprocess", wasm).unwrap();
+    assert_eq!(std::fs::metadata(&entries[0]).unwrap().modified().unwrap(), written, "the entry was reused, not rewritten");
+
+    // A corrupt entry is ignored and replaced.
+    std::fs::write(&entries[0], b"not a compiled component").unwrap();
+    lingo_engine::Plugin::load(&StageEngine::new(&options).unwrap(), "postprocess", wasm).unwrap();
+    assert!(std::fs::metadata(&entries[0]).unwrap().len() > 1000);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { found.extend(walk(&path)) } else { found.push(path) }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_reply_is_retryable_and_shows_its_first_bytes() {
+    let options = DevLlmOptions { latency: Duration::ZERO, fault: Fault::MalformedJson, fail_rate: 1.0, ..Default::default() };
+    let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap();
+    let services = services(KvStore::memory());
+    let pipeline = load(&llm_pipeline(&llm.url(), DEAD), &services).await;
+    let failed = run(&pipeline, "ㅋㅋㅋ", &["en"]).await.unwrap_err();
+    let Failure::Retryable(message) = &failed.failure else { panic!("expected retryable: {:?}", failed.failure) };
+    assert!(message.contains("stage `vllm`: unreadable reply"), "{message}");
+    assert!(message.contains("chatcmpl-devllm-malformed"), "the body's first bytes: {message}");
+}

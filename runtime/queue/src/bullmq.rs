@@ -18,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Job, JobError, Processor, QueueError, QueueSettings};
 
+/// How long to wait before fetching again after a fetch failed (ms).
+const RUN_RETRY_DELAY_MS: u64 = 1_000;
+
 /// A bullmq worker over one queue.
 pub struct Worker {
     settings: QueueSettings,
@@ -74,6 +77,9 @@ impl Worker {
             lock_duration: s.lock_duration.as_millis() as u64,
             stalled_interval: s.stalled_interval.as_millis() as u64,
             max_stalled_count: s.max_stalled_count,
+            // After a failed fetch (Redis gone) the crate sleeps this long; its
+            // default, Node's 15 s, stalls the worker 15 s after every blip.
+            run_retry_delay: RUN_RETRY_DELAY_MS,
             ..WorkerOptions::default()
         }
     }
