@@ -70,10 +70,14 @@ fn config(options: &EngineOptions) -> Config {
     config.epoch_interruption(true);
     let instances = options.max_instances;
     let mut pool = PoolingAllocationConfig::default();
+    // A Rust stage is one component with one linear memory and a few core
+    // instances (its module and the shims of the component model). Each
+    // memory slot reserves address space (not RAM) for guard-page bounds
+    // checks, so the pool holds no more memories than instances.
     pool.total_component_instances(instances)
         .total_core_instances(instances * 4)
-        .total_memories(instances * 2)
-        .total_tables(instances * 4)
+        .total_memories(instances)
+        .total_tables(instances * 2)
         .total_stacks(instances)
         .max_memory_size(options.max_memory as usize);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

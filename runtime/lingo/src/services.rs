@@ -19,7 +19,7 @@ pub enum KvBackend {
 /// Builds the services for `config`.
 pub async fn build(config: &lingo_config::Pipeline, kv: KvBackend) -> anyhow::Result<Services> {
     let max_memory = config.enabled_stages().map(|s| s.memory).max().unwrap_or(64 << 20);
-    let max_instances = (config.worker.concurrency * 4).clamp(64, 8192) as u32;
+    let max_instances = (config.worker.concurrency * 4).clamp(64, 4096) as u32;
     let options = EngineOptions { max_instances, max_memory, ..EngineOptions::default() };
     let engine = StageEngine::new(&options).context("starting the WebAssembly engine")?;
     let kv = match kv {
