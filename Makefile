@@ -23,6 +23,7 @@ test-plugins:
 
 test-interop: build
 	cd tests/interop && LINGO_BIN=$(CURDIR)/$(LINGO) node --test --test-concurrency=1
+	cd examples/gateway-node && LINGO_BIN=$(CURDIR)/$(LINGO) node --test test/
 
 demo: build
 	$(LINGO) demo
