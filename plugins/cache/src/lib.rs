@@ -86,7 +86,8 @@ fn normalise(config: &Config, text: &str) -> String {
 fn ttl_seconds(config: &Config) -> Result<Option<u64>, String> {
     let Some(ttl) = config.ttl.as_deref() else { return Ok(None) };
     let bad = || format!("ttl `{ttl}` is not a duration; expected e.g. `90s`, `30m`, `12h`, `7d`");
-    let (digits, unit) = ttl.trim().split_at(ttl.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(ttl.trim().len()));
+    let (digits, unit) =
+        ttl.trim().split_at(ttl.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(ttl.trim().len()));
     let n: u64 = digits.parse().map_err(|_| bad())?;
     let scale = match unit {
         "" | "s" => 1,

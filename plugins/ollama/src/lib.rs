@@ -60,16 +60,22 @@ impl Stage for Ollama {
         };
         let source = request.source_language.as_deref();
         let (path, mut body) = match config.endpoint {
-            Endpoint::Chat => ("/api/chat", json!({
-                "messages": [
-                    {"role": "system", "content": prompt::SYSTEM},
-                    {"role": "user", "content": prompt::user_message(&request.text, source, target)},
-                ],
-            })),
-            Endpoint::Generate => ("/api/generate", json!({
-                "system": prompt::SYSTEM,
-                "prompt": prompt::user_message(&request.text, source, target),
-            })),
+            Endpoint::Chat => (
+                "/api/chat",
+                json!({
+                    "messages": [
+                        {"role": "system", "content": prompt::SYSTEM},
+                        {"role": "user", "content": prompt::user_message(&request.text, source, target)},
+                    ],
+                }),
+            ),
+            Endpoint::Generate => (
+                "/api/generate",
+                json!({
+                    "system": prompt::SYSTEM,
+                    "prompt": prompt::user_message(&request.text, source, target),
+                }),
+            ),
         };
         body["model"] = json!(config.model);
         body["stream"] = json!(false);

@@ -110,8 +110,7 @@ fn balanced(inner: &str, open: char, close: char) -> bool {
     let chars: Vec<char> = inner.chars().collect();
     let mut depth = 0usize;
     for (i, &c) in chars.iter().enumerate() {
-        let letter =
-            |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| c.is_alphanumeric());
+        let letter = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|c| c.is_alphanumeric());
         let apostrophe = letter(i.checked_sub(1)) && letter(Some(i + 1));
         if apostrophe || (c != open && c != close) {
             continue;
@@ -199,9 +198,8 @@ fn pair(text: &str, found: &[Token], wanted: &[Piece], class: Class) -> Pairing 
     let mut free: Vec<usize> = (0..wanted.len()).filter(|&i| wanted[i].class == class).collect();
     let mut replacements = Vec::new();
     let ours = found.iter().filter(|t| t.class == class);
-    let open: Vec<&Token> = ours
-        .filter(|t| take(&mut free, wanted, |w| w == &text[t.span.clone()]).is_none())
-        .collect();
+    let open: Vec<&Token> =
+        ours.filter(|t| take(&mut free, wanted, |w| w == &text[t.span.clone()]).is_none()).collect();
     let mut rest = Vec::new();
     for token in open {
         let guide = token.guide.map(|g| wanted[g].text);
@@ -235,11 +233,7 @@ fn digits(number: &str) -> impl Iterator<Item = char> + '_ {
 /// earlier ones stay valid. A token that would run on into what follows it
 /// (`@kimこんにちは` before `방송` reads as one longer mention) gets a space
 /// after it, or the next run would see a different token.
-fn replace(
-    mut text: String,
-    mut replacements: Vec<(Range<usize>, usize)>,
-    wanted: &[Piece],
-) -> String {
+fn replace(mut text: String, mut replacements: Vec<(Range<usize>, usize)>, wanted: &[Piece]) -> String {
     replacements.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
     for (span, i) in replacements {
         let end = span.start + wanted[i].text.len();
@@ -302,14 +296,11 @@ fn char_before(text: &str, at: usize) -> Option<char> {
 /// `http://` or `https://` up to whitespace, minus trailing punctuation.
 fn url_at(text: &str, at: usize, guides: Option<&[Piece]>) -> Option<Token> {
     let rest = &text[at..];
-    let scheme = ["https://", "http://"]
-        .into_iter()
-        .find(|s| rest.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))?;
+    let scheme =
+        ["https://", "http://"].into_iter().find(|s| rest.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))?;
     let url = trim_url_tail(&rest[..rest.find(ends_url).unwrap_or(rest.len())]);
     let generic = (url.len() > scheme.len()).then(|| plain(Class::Url, at..at + url.len()));
-    verbatim(text, &generic, guides)
-        .or_else(|| guided(text, at, at, Class::Url, guides))
-        .or(generic)
+    verbatim(text, &generic, guides).or_else(|| guided(text, at, at, Class::Url, guides)).or(generic)
 }
 
 /// Chars that end a URL: whitespace, and the `…` and CJK punctuation that
@@ -377,17 +368,9 @@ fn verbatim(text: &str, generic: &Option<Token>, guides: Option<&[Piece]>) -> Op
 
 /// The longest source token of `class` that `text` spells loosely from `body`
 /// (for a mention or tag, the sigil at `at` comes before).
-fn guided(
-    text: &str,
-    at: usize,
-    body: usize,
-    class: Class,
-    guides: Option<&[Piece]>,
-) -> Option<Token> {
+fn guided(text: &str, at: usize, body: usize, class: Class, guides: Option<&[Piece]>) -> Option<Token> {
     let candidates = guides?.iter().enumerate().filter(|(_, g)| g.class == class);
-    let (end, i) = candidates
-        .filter_map(|(i, g)| Some((loose_end(text, body, g)?, i)))
-        .max_by_key(|&(end, _)| end)?;
+    let (end, i) = candidates.filter_map(|(i, g)| Some((loose_end(text, body, g)?, i))).max_by_key(|&(end, _)| end)?;
     Some(Token { class, span: at..end, guide: Some(i) })
 }
 
@@ -460,10 +443,7 @@ fn halfwidth(c: char) -> char {
 /// A loosely spelled URL must not run on into more URL: `https://a.b/c`
 /// is not spelled by `https://a.b/ cat`.
 fn url_ends_at(text: &str, end: usize) -> bool {
-    text[end..]
-        .chars()
-        .next()
-        .is_none_or(|c| !c.is_ascii_alphanumeric() && !"/?#&=%_~+-".contains(c))
+    text[end..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric() && !"/?#&=%_~+-".contains(c))
 }
 
 /// A loosely spelled name must end where the word does: `@kim` is not in
@@ -479,8 +459,7 @@ fn name_ends_at(text: &str, end: usize) -> bool {
 /// is one token, so a restored run reads as the source's did. In a
 /// translation `:shortcode:`s count as emoji.
 fn emoji_at(text: &str, at: usize, mangled: bool) -> Option<Token> {
-    let unit_end =
-        |at| emoji_end(text, at).or_else(|| if mangled { shortcode_end(text, at) } else { None });
+    let unit_end = |at| emoji_end(text, at).or_else(|| if mangled { shortcode_end(text, at) } else { None });
     let mut end = at;
     while let Some(next) = unit_end(end) {
         end = next;
@@ -521,8 +500,7 @@ fn is_emoji_modifier(c: char) -> bool {
 /// `a:b:c` are not shortcodes.
 fn shortcode_end(text: &str, at: usize) -> Option<usize> {
     let body = text[at..].strip_prefix(':')?;
-    let len =
-        body.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "_+-".contains(c)))?;
+    let len = body.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "_+-".contains(c)))?;
     let (name, after) = body.split_at(len);
     let after = after.strip_prefix(':')?;
     let named = name.bytes().any(|b| b.is_ascii_lowercase()) || name == "+1" || name == "-1";
@@ -538,8 +516,7 @@ fn number_at(text: &str, at: usize) -> Option<Token> {
     }
     let mut len = 1;
     while let Some(&b) = bytes.get(len) {
-        let separator =
-            matches!(b, b',' | b'.') && bytes.get(len + 1).is_some_and(u8::is_ascii_digit);
+        let separator = matches!(b, b',' | b'.') && bytes.get(len + 1).is_some_and(u8::is_ascii_digit);
         if !(b.is_ascii_digit() || separator) {
             break;
         }
@@ -579,8 +556,7 @@ fn cap_length(text: &str, max: usize, wanted: &[Piece]) -> String {
 /// multiset: an extra copy the LLM added may be cut. Numbers are never kept:
 /// they are not appended either, so one cut off stays off.
 fn kept_tokens<'t>(text: &'t str, tokens: &[Token], wanted: &[Piece]) -> Vec<(usize, &'t str)> {
-    let mut free: Vec<&str> =
-        wanted.iter().filter(|w| w.class != Class::Number).map(|w| w.text).collect();
+    let mut free: Vec<&str> = wanted.iter().filter(|w| w.class != Class::Number).map(|w| w.text).collect();
     let mut kept = Vec::new();
     for token in tokens {
         let own = &text[token.span.clone()];
@@ -617,8 +593,7 @@ fn only_tokens(kept: &[(usize, &str)], max: usize) -> String {
 mod tests {
     use super::*;
 
-    const ALL_ON: Options =
-        Options { max_length: None, strip_wrapping_quotes: true, keep_tokens: true };
+    const ALL_ON: Options = Options { max_length: None, strip_wrapping_quotes: true, keep_tokens: true };
 
     fn with_max(max: usize) -> Options {
         Options { max_length: Some(max), ..ALL_ON }
@@ -627,11 +602,7 @@ mod tests {
     /// Tidies and checks, for every test, that tidying again changes nothing.
     fn tidied(source: &str, translation: &str, options: &Options) -> String {
         let once = tidy(source, translation, options);
-        assert_eq!(
-            tidy(source, &once, options),
-            once,
-            "not idempotent: {source:?} / {translation:?}"
-        );
+        assert_eq!(tidy(source, &once, options), once, "not idempotent: {source:?} / {translation:?}");
         once
     }
 
@@ -641,10 +612,7 @@ mod tests {
 
     /// (source, LLM output) pairs from Korean, English and Japanese chat.
     const FIXTURES: &[(&str, &str)] = &[
-        (
-            "@streamer_kim 오늘 방송 최고 ㅋㅋㅋ 🔥🔥",
-            "\"@Streamer Kim today's stream is the best lol\"",
-        ),
+        ("@streamer_kim 오늘 방송 최고 ㅋㅋㅋ 🔥🔥", "\"@Streamer Kim today's stream is the best lol\""),
         (
             "check https://clips.example.tv/Abc?t=42 at 1,000 viewers!! #PogChamp",
             "https://clips.example.tv/abc 확인해봐 1000명 시청자 달성!! # PogChamp",
@@ -653,10 +621,7 @@ mod tests {
             "@kim_jp hi! streaming for 3 hours today 😊 #zatsudan",
             "＠kim_jp こんにちは！今日は3時間配信します ＃zatsudan",
         ),
-        (
-            "こんにちは＠みんな！今日は3時間配信します😊",
-            "Hello @everyone! I'm streaming for 3 hours today 😊",
-        ),
+        ("こんにちは＠みんな！今日は3時間配信します😊", "Hello @everyone! I'm streaming for 3 hours today 😊"),
         ("おつかれさま", "「수고하셨습니다」"),
         ("「おつかれさま」", "「수고하셨습니다」"),
         ("좋아요 👍🏽 우리 가족 👨‍👩‍👧", "nice 👍 my family 👨"),
@@ -673,10 +638,7 @@ mod tests {
     #[test]
     fn whitespace_runs_collapse_to_one_space() {
         assert_eq!(tidy_whitespace("  hello \n\n  world\t "), "hello world");
-        assert_eq!(
-            tidy_whitespace("\u{3000}おはよう\u{3000}\u{3000}ございます\u{3000}"),
-            "おはよう ございます"
-        );
+        assert_eq!(tidy_whitespace("\u{3000}おはよう\u{3000}\u{3000}ございます\u{3000}"), "おはよう ございます");
         assert_eq!(tidy_whitespace(" \n\t\u{3000}"), "");
     }
 
@@ -689,10 +651,7 @@ mod tests {
     #[test]
     fn korean_line_gets_quotes_stripped_mention_restored_emoji_appended() {
         let (source, translation) = FIXTURES[0];
-        assert_eq!(
-            tidied(source, translation, &ALL_ON),
-            "@streamer_kim today's stream is the best lol 🔥🔥"
-        );
+        assert_eq!(tidied(source, translation, &ALL_ON), "@streamer_kim today's stream is the best lol 🔥🔥");
     }
 
     #[test]
@@ -708,10 +667,7 @@ mod tests {
     fn percent_encoded_or_spaced_url_comes_back_byte_identical() {
         let source = "이거 봐 https://ko.wikipedia.org/wiki/김치 ㅋㅋ";
         let encoded = "look at this https://ko.wikipedia.org/wiki/%EA%B9%80%EC%B9%98 lol";
-        assert_eq!(
-            tidied(source, encoded, &ALL_ON),
-            "look at this https://ko.wikipedia.org/wiki/김치 lol"
-        );
+        assert_eq!(tidied(source, encoded, &ALL_ON), "look at this https://ko.wikipedia.org/wiki/김치 lol");
         let spaced = "https://clips.example.tv/Abc? t=42 보세요";
         let expected = "https://clips.example.tv/Abc?t=42 보세요";
         assert_eq!(tidied("watch https://clips.example.tv/Abc?t=42", spaced, &ALL_ON), expected);
@@ -720,19 +676,13 @@ mod tests {
     #[test]
     fn fullwidth_mention_and_tag_in_japanese_are_restored() {
         let (source, translation) = FIXTURES[2];
-        assert_eq!(
-            tidied(source, translation, &ALL_ON),
-            "@kim_jp こんにちは！今日は3時間配信します #zatsudan 😊"
-        );
+        assert_eq!(tidied(source, translation, &ALL_ON), "@kim_jp こんにちは！今日は3時間配信します #zatsudan 😊");
     }
 
     #[test]
     fn fullwidth_at_in_a_japanese_source_is_not_a_mention() {
         let (source, translation) = FIXTURES[3];
-        assert_eq!(
-            tidied(source, translation, &ALL_ON),
-            "Hello @everyone! I'm streaming for 3 hours today 😊"
-        );
+        assert_eq!(tidied(source, translation, &ALL_ON), "Hello @everyone! I'm streaming for 3 hours today 😊");
     }
 
     #[test]
@@ -747,18 +697,9 @@ mod tests {
 
     #[test]
     fn quotes_not_wrapping_the_whole_line_stay() {
-        assert_eq!(
-            tidied("좋아 아니면 싫어", "\"좋아\" or \"싫어\"", &ALL_ON),
-            "\"좋아\" or \"싫어\""
-        );
-        assert_eq!(
-            tidied("오늘 방송 좋았어", "'today's stream was great'", &ALL_ON),
-            "today's stream was great"
-        );
-        assert_eq!(
-            tidied("오늘 방송 좋았어", "‘today’s stream was great’", &ALL_ON),
-            "today’s stream was great"
-        );
+        assert_eq!(tidied("좋아 아니면 싫어", "\"좋아\" or \"싫어\"", &ALL_ON), "\"좋아\" or \"싫어\"");
+        assert_eq!(tidied("오늘 방송 좋았어", "'today's stream was great'", &ALL_ON), "today's stream was great");
+        assert_eq!(tidied("오늘 방송 좋았어", "‘today’s stream was great’", &ALL_ON), "today’s stream was great");
         // Two layers: stripping one would leave the next run another to strip.
         assert_eq!(tidied("안녕", "“\"hi\"”", &ALL_ON), "“\"hi\"”");
         assert_eq!(tidied("안녕", "\"", &ALL_ON), "\"");
@@ -798,29 +739,20 @@ mod tests {
     fn keep_tokens_off_leaves_tokens_alone() {
         let (source, translation) = FIXTURES[0];
         let off = Options { keep_tokens: false, ..ALL_ON };
-        assert_eq!(
-            tidied(source, translation, &off),
-            "@Streamer Kim today's stream is the best lol"
-        );
+        assert_eq!(tidied(source, translation, &off), "@Streamer Kim today's stream is the best lol");
     }
 
     #[test]
     fn max_length_counts_chars_not_bytes() {
         let source = "today's stream was really fun";
         assert_eq!(tidied(source, "오늘 방송 진짜 재밌었어요", &with_max(10)), "오늘 방송 진짜…");
-        assert_eq!(
-            tidied(source, "오늘 방송 진짜 재밌었어요", &with_max(14)),
-            "오늘 방송 진짜 재밌었어요"
-        );
+        assert_eq!(tidied(source, "오늘 방송 진짜 재밌었어요", &with_max(14)), "오늘 방송 진짜 재밌었어요");
     }
 
     #[test]
     fn max_length_does_not_split_a_url() {
         let (source, translation) = FIXTURES[8];
-        assert_eq!(
-            tidied(source, translation, &with_max(35)),
-            "here is… https://example.com/v/123"
-        );
+        assert_eq!(tidied(source, translation, &with_max(35)), "here is… https://example.com/v/123");
         let off = Options { keep_tokens: false, ..with_max(35) };
         assert_eq!(tidied(source, translation, &off), "here is the link…");
     }
@@ -843,9 +775,7 @@ mod tests {
     #[test]
     fn scanner_skips_emails_sharps_and_url_insides() {
         let tokens = |text, guides| -> Vec<(Class, String)> { scanned(text, guides) };
-        let owned = |list: &[(Class, &str)]| {
-            list.iter().map(|&(c, t)| (c, t.to_owned())).collect::<Vec<_>>()
-        };
+        let owned = |list: &[(Class, &str)]| list.iter().map(|&(c, t)| (c, t.to_owned())).collect::<Vec<_>>();
         let text = "me@mail.com C# 12:30 https://x.tv/#top?v=2 @kim.";
         let expected = [
             (Class::Number, "12"),
@@ -854,28 +784,16 @@ mod tests {
             (Class::Mention, "@kim"),
         ];
         assert_eq!(tokens(text, None), owned(&expected));
-        let times = [
-            (Class::Emoji, ":smile:"),
-            (Class::Number, "12"),
-            (Class::Number, "30"),
-            (Class::Number, "45"),
-        ];
+        let times = [(Class::Emoji, ":smile:"), (Class::Number, "12"), (Class::Number, "30"), (Class::Number, "45")];
         assert_eq!(tokens(":smile: 12:30:45", Some(&[])), owned(&times));
     }
 
     #[test]
     fn scanner_trims_sentence_punctuation_but_not_balanced_parens() {
-        let text =
-            "see (https://en.wikipedia.org/wiki/Rust_(programming_language)). and https://a.kr/x!!";
+        let text = "see (https://en.wikipedia.org/wiki/Rust_(programming_language)). and https://a.kr/x!!";
         let urls: Vec<_> = scanned(text, None).into_iter().map(|(_, t)| t).collect();
-        assert_eq!(
-            urls,
-            ["https://en.wikipedia.org/wiki/Rust_(programming_language)", "https://a.kr/x"]
-        );
-        assert_eq!(
-            scanned("1,000.5원 3.", None),
-            [(Class::Number, "1,000.5".into()), (Class::Number, "3".into())]
-        );
+        assert_eq!(urls, ["https://en.wikipedia.org/wiki/Rust_(programming_language)", "https://a.kr/x"]);
+        assert_eq!(scanned("1,000.5원 3.", None), [(Class::Number, "1,000.5".into()), (Class::Number, "3".into())]);
     }
 
     #[test]
@@ -885,12 +803,7 @@ mod tests {
             Piece { class: Class::Mention, text: "@kimhttps" },
             Piece { class: Class::Tag, text: "#PogChamp" },
         ];
-        let found = |text| {
-            scan(text, Some(&guides))
-                .into_iter()
-                .map(|t| (t.guide, &text[t.span]))
-                .collect::<Vec<_>>()
-        };
+        let found = |text| scan(text, Some(&guides)).into_iter().map(|t| (t.guide, &text[t.span])).collect::<Vec<_>>();
         assert_eq!(found("@Kim さん"), [(Some(0), "@Kim")]);
         assert_eq!(found("@kimさん"), [(Some(0), "@kim")]);
         assert_eq!(found("@kimchi"), [(None, "@kimchi")]);
@@ -917,17 +830,9 @@ mod tests {
     fn quotes_balanced_by_a_restored_url_are_stripped() {
         // Regression: the URL swallowed a `“`; restoring it balanced the quotes,
         // and only the next run stripped them.
-        let once = round(
-            "https://a.b/c 봐",
-            &pieces("https://a.b/c"),
-            "“look https://a.b/x“! ok”",
-            &ALL_ON,
-        );
+        let once = round("https://a.b/c 봐", &pieces("https://a.b/c"), "“look https://a.b/x“! ok”", &ALL_ON);
         assert_eq!(once, "“look https://a.b/c! ok”");
-        assert_eq!(
-            tidied("https://a.b/c 봐", "“look https://a.b/x“! ok”", &ALL_ON),
-            "look https://a.b/c! ok"
-        );
+        assert_eq!(tidied("https://a.b/c 봐", "“look https://a.b/x“! ok”", &ALL_ON), "look https://a.b/c! ok");
     }
 
     #[test]
@@ -937,10 +842,7 @@ mod tests {
                 for max in [None].into_iter().chain((1..=70).map(Some)) {
                     let options = Options { max_length: max, keep_tokens, ..ALL_ON };
                     let once = tidied(source, translation, &options);
-                    assert!(
-                        max.is_none_or(|m| once.chars().count() <= m),
-                        "{once:?} longer than {max:?}"
-                    );
+                    assert!(max.is_none_or(|m| once.chars().count() <= m), "{once:?} longer than {max:?}");
                 }
             }
         }

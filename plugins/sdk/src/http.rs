@@ -22,13 +22,8 @@ pub fn send(request: &Request) -> Result<Response, HttpError> {
 }
 
 /// POSTs `body` as JSON with the given extra headers.
-pub fn post_json<T: Serialize>(
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &T,
-) -> Result<Response, HttpError> {
-    let body = serde_json::to_vec(body)
-        .map_err(|e| HttpError::InvalidRequest(format!("body is not JSON: {e}")))?;
+pub fn post_json<T: Serialize>(url: &str, headers: &[(&str, &str)], body: &T) -> Result<Response, HttpError> {
+    let body = serde_json::to_vec(body).map_err(|e| HttpError::InvalidRequest(format!("body is not JSON: {e}")))?;
     let mut all = vec![("content-type".to_string(), "application/json".to_string())];
     all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     send(&Request { method: "POST".into(), url: url.into(), headers: all, body })
@@ -37,10 +32,7 @@ pub fn post_json<T: Serialize>(
 impl Response {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// `Retry-After` in milliseconds, when given in seconds.
@@ -52,9 +44,8 @@ impl Response {
     /// The body parsed as JSON; an unreadable body is retryable, with its
     /// first bytes in the message so the log shows what came back.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, StageError> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            StageError::Retryable(format!("unreadable reply ({e}): {}", self.body_prefix(120)))
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| StageError::Retryable(format!("unreadable reply ({e}): {}", self.body_prefix(120))))
     }
 
     /// Up to `max` bytes of the body as lossy UTF-8.

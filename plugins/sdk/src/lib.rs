@@ -61,12 +61,7 @@ pub trait Stage {
 
     /// Hears what a later stage translated after this one passed (a cache
     /// writes it back). Does nothing unless overridden.
-    fn remember(
-        config: &Self::Config,
-        request: &Request,
-        translation: &str,
-        producer: &str,
-    ) -> Result<(), StageError> {
+    fn remember(config: &Self::Config, request: &Request, translation: &str, producer: &str) -> Result<(), StageError> {
         let _ = (config, request, translation, producer);
         Ok(())
     }

@@ -59,7 +59,9 @@ impl Env {
             None => (expr, None),
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`${{{expr}}}` is not a variable reference; expected `${{NAME}}` or `${{NAME:-default}}`"));
+            return Err(format!(
+                "`${{{expr}}}` is not a variable reference; expected `${{NAME}}` or `${{NAME:-default}}`"
+            ));
         }
         match (self.get(name), default) {
             (Some(value), _) => Ok(value.to_string()),

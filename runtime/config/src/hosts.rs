@@ -43,9 +43,7 @@ impl AllowedHost {
             Some(domain) => host.ends_with(&format!(".{domain}")),
             None => self.host == host,
         };
-        host_ok
-            && self.scheme.as_deref().is_none_or(|s| s == scheme)
-            && self.port.is_none_or(|p| p == port)
+        host_ok && self.scheme.as_deref().is_none_or(|s| s == scheme) && self.port.is_none_or(|p| p == port)
     }
 }
 

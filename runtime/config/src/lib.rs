@@ -29,9 +29,8 @@ pub use units::{parse_bytes, parse_duration};
 /// Reads and validates the pipeline at `path`, with the process environment
 /// and the `.env` file next to it (the process environment wins).
 pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors::one(ConfigError::new(path, "", format!("cannot read the file: {e}")))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors::one(ConfigError::new(path, "", format!("cannot read the file: {e}"))))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let env = Env::from_process_and_dotenv(&dir.join(".env"));
     parse(&text, path, &env)
@@ -41,8 +40,10 @@ pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
 /// resolving relative plugin paths), with variables from `env`.
 pub fn parse(text: &str, file: &Path, env: &Env) -> Result<Pipeline, ConfigErrors> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        ConfigErrors::one(ConfigError::new(file, "", format!("not valid TOML: {}", e.message().trim()))
-            .with_line(line_of(text, e.span())))
+        ConfigErrors::one(
+            ConfigError::new(file, "", format!("not valid TOML: {}", e.message().trim()))
+                .with_line(line_of(text, e.span())),
+        )
     })?;
     model::build(table, file, env)
 }

@@ -149,14 +149,32 @@ pub struct StageSpec {
 }
 
 const WORKER_KEYS: &[&str] = &[
-    "redis_url", "kv_url", "protocol", "prefix", "queue", "concurrency", "lock_duration",
-    "stalled_interval", "max_stalled_count", "shutdown_grace", "tenant",
+    "redis_url",
+    "kv_url",
+    "protocol",
+    "prefix",
+    "queue",
+    "concurrency",
+    "lock_duration",
+    "stalled_interval",
+    "max_stalled_count",
+    "shutdown_grace",
+    "tenant",
 ];
 const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets"];
 const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
 const STAGE_KEYS: &[&str] = &[
-    "name", "plugin", "phase", "on_error", "retries", "timeout", "memory", "allowed_hosts",
-    "kv_namespace", "enabled", "config",
+    "name",
+    "plugin",
+    "phase",
+    "on_error",
+    "retries",
+    "timeout",
+    "memory",
+    "allowed_hosts",
+    "kv_namespace",
+    "enabled",
+    "config",
 ];
 
 /// Largest memory cap a stage may ask for.
@@ -176,7 +194,11 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     // Whether any stage translates is only known once every stage was read.
     let all_read = stages.len() == written && !top_level_stage_error(&errors);
     if all_read && !stages.iter().any(|s| s.enabled && s.phase == Phase::Translate) {
-        errors.push_hint("stage", "no enabled stage translates", "add a `[[stage]]` with `phase = \"translate\"` (the default), e.g. `plugin = \"cache\"`");
+        errors.push_hint(
+            "stage",
+            "no enabled stage translates",
+            "add a `[[stage]]` with `phase = \"translate\"` (the default), e.g. `plugin = \"cache\"`",
+        );
     }
     if errors.list.is_empty() {
         Ok(Pipeline { file: file.to_path_buf(), worker, limits, stages, gateway })
@@ -225,7 +247,11 @@ fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
         tenant: non_empty(f.string("tenant", errors), "default", &f.path_of("tenant"), errors),
     };
     if !is_identifier(&worker.tenant) {
-        errors.push_hint(&f.path_of("tenant"), format!("`{}` is not a tenant id", worker.tenant), "use letters, digits, `-` and `_`");
+        errors.push_hint(
+            &f.path_of("tenant"),
+            format!("`{}` is not a tenant id", worker.tenant),
+            "use letters, digits, `-` and `_`",
+        );
     }
     f.finish(WORKER_KEYS, errors);
     worker
@@ -265,7 +291,11 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         errors.push_hint(&path, "missing `name`", "give every stage a unique `name = \"...\"`");
     }
     if plugin.is_none() {
-        errors.push_hint(&path, "missing `plugin`", "a bundled plugin (`cache`, `vllm`, `ollama`, `postprocess`) or a path to a `.wasm` file");
+        errors.push_hint(
+            &path,
+            "missing `plugin`",
+            "a bundled plugin (`cache`, `vllm`, `ollama`, `postprocess`) or a path to a `.wasm` file",
+        );
     }
     let phase = f.parsed("phase", "`pre`, `translate` or `post`", errors, |t| match t {
         "pre" => Some(Phase::Pre),
@@ -281,11 +311,19 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
     });
     let retries = f.uint("retries", 0..=10, errors);
     if retries.is_some() && on_error != Some(OnError::Retry) {
-        errors.push_hint(&f.path_of("retries"), "only applies with `on_error = \"retry\"`", "remove it, or set `on_error = \"retry\"`");
+        errors.push_hint(
+            &f.path_of("retries"),
+            "only applies with `on_error = \"retry\"`",
+            "remove it, or set `on_error = \"retry\"`",
+        );
     }
     let timeout = f.duration("timeout", errors);
     if timeout.is_some_and(|t| t > Duration::from_secs(300)) {
-        errors.push_hint(&f.path_of("timeout"), "is longer than 5 minutes", "a chat line that waits that long is stale; use a shorter timeout");
+        errors.push_hint(
+            &f.path_of("timeout"),
+            "is longer than 5 minutes",
+            "a chat line that waits that long is stale; use a shorter timeout",
+        );
     }
     let memory = f.parsed("memory", "a size from `1MiB` to `1GiB`", errors, |t| {
         crate::units::parse_bytes(t).filter(|m| (1 << 20..=MAX_STAGE_MEMORY).contains(m))
@@ -296,7 +334,13 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         .enumerate()
         .filter_map(|(i, h)| {
             AllowedHost::parse(h)
-                .map_err(|why| errors.push_hint(&format!("{}[{i}]", f.path_of("allowed_hosts")), why, "write `host:port`, `http://host:port`, `*.domain` or `*`"))
+                .map_err(|why| {
+                    errors.push_hint(
+                        &format!("{}[{i}]", f.path_of("allowed_hosts")),
+                        why,
+                        "write `host:port`, `http://host:port`, `*.domain` or `*`",
+                    )
+                })
                 .ok()
         })
         .collect();
@@ -304,7 +348,11 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
     let enabled = f.bool("enabled", errors).unwrap_or(true);
     let config = f.json("config", errors).unwrap_or_else(|| serde_json::json!({}));
     if !config.is_object() {
-        errors.push_hint(&f.path_of("config"), "expected a table", "write `config = { key = \"value\" }` or a `[stage.config]` table");
+        errors.push_hint(
+            &f.path_of("config"),
+            "expected a table",
+            "write `config = { key = \"value\" }` or a `[stage.config]` table",
+        );
     }
     f.finish(STAGE_KEYS, errors);
     let (name, plugin) = (name?, plugin?);
@@ -337,13 +385,25 @@ fn plugin_ref(plugin: &str, file: &Path) -> PluginRef {
 fn check_stages(stages: &[StageSpec], errors: &mut Errors) {
     for (i, stage) in stages.iter().enumerate() {
         if !is_identifier(&stage.name) {
-            errors.push_hint(&format!("{}.name", stage.path), format!("`{}` is not a stage name", stage.name), "use letters, digits, `-` and `_`");
+            errors.push_hint(
+                &format!("{}.name", stage.path),
+                format!("`{}` is not a stage name", stage.name),
+                "use letters, digits, `-` and `_`",
+            );
         }
         if !is_identifier(&stage.kv_namespace) {
-            errors.push_hint(&format!("{}.kv_namespace", stage.path), format!("`{}` is not a namespace", stage.kv_namespace), "use letters, digits, `-` and `_`");
+            errors.push_hint(
+                &format!("{}.kv_namespace", stage.path),
+                format!("`{}` is not a namespace", stage.kv_namespace),
+                "use letters, digits, `-` and `_`",
+            );
         }
         if let Some(first) = stages[..i].iter().find(|s| s.name == stage.name) {
-            errors.push_hint(&format!("{}.name", stage.path), format!("`{}` is already the name of {}", stage.name, first.path), "stage names must be unique");
+            errors.push_hint(
+                &format!("{}.name", stage.path),
+                format!("`{}` is already the name of {}", stage.name, first.path),
+                "stage names must be unique",
+            );
         }
     }
 }
@@ -360,7 +420,11 @@ fn is_identifier(name: &str) -> bool {
 
 fn check_redis_url(url: &str, path: &str, errors: &mut Errors) {
     if !["redis://", "rediss://", "unix://", "redis+unix://"].iter().any(|s| url.starts_with(s)) {
-        errors.push_hint(path, format!("`{url}` is not a Redis URL"), "write `redis://host:port` (or `rediss://` for TLS)");
+        errors.push_hint(
+            path,
+            format!("`{url}` is not a Redis URL"),
+            "write `redis://host:port` (or `rediss://` for TLS)",
+        );
     }
 }
 

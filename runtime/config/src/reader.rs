@@ -170,7 +170,11 @@ impl Fields {
                 })
                 .collect(),
             Some(other) => {
-                errors.push_hint(key, format!("expected tables, found {}", kind(&other)), format!("write each as `[[{key}]]`"));
+                errors.push_hint(
+                    key,
+                    format!("expected tables, found {}", kind(&other)),
+                    format!("write each as `[[{key}]]`"),
+                );
                 vec![]
             }
         }

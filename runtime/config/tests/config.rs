@@ -33,7 +33,11 @@ fn every_invalid_case_fails_with_its_message() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected.trim_end() != actual {
-            mismatches.push(format!("{}:\n--- expected\n{}\n--- actual\n{actual}", name.to_string_lossy(), expected.trim_end()));
+            mismatches.push(format!(
+                "{}:\n--- expected\n{}\n--- actual\n{actual}",
+                name.to_string_lossy(),
+                expected.trim_end()
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
@@ -53,7 +57,8 @@ fn the_example_pipelines_are_valid() {
 
 #[test]
 fn defaults_and_seed_variables() {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pipeline.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pipeline.toml")).unwrap();
     let file = Path::new("pipeline.toml");
 
     let plain = parse(&text, file, &env()).unwrap();
@@ -98,7 +103,11 @@ fn worker_concurrency_overrides_the_file() {
 fn dotenv_file_beside_the_config_is_read() {
     let dir = tempfile_dir();
     std::fs::write(dir.join(".env"), "LINGO_TEST_QUEUE_FROM_DOTENV=chat-lines\n").unwrap();
-    std::fs::write(dir.join("pipeline.toml"), "[worker]\nqueue = \"${LINGO_TEST_QUEUE_FROM_DOTENV:-x}\"\n[[stage]]\nname = \"c\"\nplugin = \"cache\"\n").unwrap();
+    std::fs::write(
+        dir.join("pipeline.toml"),
+        "[worker]\nqueue = \"${LINGO_TEST_QUEUE_FROM_DOTENV:-x}\"\n[[stage]]\nname = \"c\"\nplugin = \"cache\"\n",
+    )
+    .unwrap();
     let pipeline = lingo_config::load(&dir.join("pipeline.toml")).unwrap();
     assert_eq!(pipeline.worker.queue, "chat-lines");
     std::fs::remove_dir_all(dir).unwrap();

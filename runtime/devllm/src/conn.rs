@@ -45,13 +45,7 @@ impl Listener for DropListener {
                 Ok((stream, remote)) => {
                     // Small request/response pairs: do not let Nagle add latency.
                     let _ = stream.set_nodelay(true);
-                    return (
-                        KillableStream {
-                            inner: stream,
-                            switch: ConnHandle::default(),
-                        },
-                        remote,
-                    );
+                    return (KillableStream { inner: stream, switch: ConnHandle::default() }, remote);
                 }
                 Err(err) => wait_after_accept_error(err).await,
             }
@@ -67,10 +61,7 @@ impl Listener for DropListener {
 /// off a second after others (out of file descriptors, say).
 async fn wait_after_accept_error(err: io::Error) {
     use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(
-        err.kind(),
-        ConnectionRefused | ConnectionAborted | ConnectionReset
-    ) {
+    if matches!(err.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
         return;
     }
     tracing::error!(cause = %err, "accept failed");
@@ -108,10 +99,7 @@ pub(crate) struct KillableStream {
 impl KillableStream {
     fn check(&self, kind: io::ErrorKind) -> io::Result<()> {
         if self.switch.killed() {
-            Err(io::Error::new(
-                kind,
-                "connection dropped by lingo-devllm's `drop` fault",
-            ))
+            Err(io::Error::new(kind, "connection dropped by lingo-devllm's `drop` fault"))
         } else {
             Ok(())
         }
@@ -119,22 +107,14 @@ impl KillableStream {
 }
 
 impl AsyncRead for KillableStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         self.check(io::ErrorKind::ConnectionAborted)?;
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for KillableStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.check(io::ErrorKind::BrokenPipe)?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }

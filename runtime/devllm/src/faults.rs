@@ -68,16 +68,11 @@ impl FromStr for Fault {
         let kind = parts.next().unwrap_or_default();
         match (kind, parts.next(), parts.next()) {
             ("none" | "off", None, None) => Ok(Fault::None),
-            ("malformed" | "malformed-json" | "malformed_json", None, None) => {
-                Ok(Fault::MalformedJson)
-            }
-            ("drop" | "drop-connection" | "drop_connection", None, None) => {
-                Ok(Fault::DropConnection)
-            }
+            ("malformed" | "malformed-json" | "malformed_json", None, None) => Ok(Fault::MalformedJson),
+            ("drop" | "drop-connection" | "drop_connection", None, None) => Ok(Fault::DropConnection),
             ("status", Some(code), retry) => parse_status(raw, code, retry),
             ("slow", Some(delay), None) => {
-                let delay =
-                    parse_duration(delay).ok_or_else(|| ParseFaultError::BadDelay(raw.into()))?;
+                let delay = parse_duration(delay).ok_or_else(|| ParseFaultError::BadDelay(raw.into()))?;
                 Ok(Fault::Slow(delay))
             }
             _ => Err(ParseFaultError::Unknown(raw.into())),
@@ -86,22 +81,13 @@ impl FromStr for Fault {
 }
 
 fn parse_status(raw: &str, code: &str, retry: Option<&str>) -> Result<Fault, ParseFaultError> {
-    let code = code
-        .trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|c| (400..=599).contains(c));
+    let code = code.trim().parse::<u16>().ok().filter(|c| (400..=599).contains(c));
     let code = code.ok_or_else(|| ParseFaultError::BadStatus(raw.into()))?;
     let retry_after_secs = match retry {
         None => DEFAULT_RETRY_AFTER_SECS,
-        Some(r) => {
-            parse_whole_seconds(r).ok_or_else(|| ParseFaultError::BadRetryAfter(raw.into()))?
-        }
+        Some(r) => parse_whole_seconds(r).ok_or_else(|| ParseFaultError::BadRetryAfter(raw.into()))?,
     };
-    Ok(Fault::Status {
-        code,
-        retry_after_secs,
-    })
+    Ok(Fault::Status { code, retry_after_secs })
 }
 
 fn parse_whole_seconds(text: &str) -> Option<u64> {
@@ -122,10 +108,7 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::None => f.write_str("none"),
-            Fault::Status {
-                code,
-                retry_after_secs,
-            } => write!(f, "status:{code}:{retry_after_secs}"),
+            Fault::Status { code, retry_after_secs } => write!(f, "status:{code}:{retry_after_secs}"),
             Fault::Slow(delay) => write!(f, "slow:{}", humantime::format_duration(*delay)),
             Fault::MalformedJson => f.write_str("malformed"),
             Fault::DropConnection => f.write_str("drop"),
@@ -146,11 +129,7 @@ pub(crate) struct Settings {
 
 /// Checks a fail rate from options or `POST /faults`.
 pub(crate) fn check_fail_rate(rate: f64) -> Result<f64, String> {
-    if (0.0..=1.0).contains(&rate) {
-        Ok(rate)
-    } else {
-        Err(format!("fail_rate `{rate}` is not between 0 and 1"))
-    }
+    if (0.0..=1.0).contains(&rate) { Ok(rate) } else { Err(format!("fail_rate `{rate}` is not between 0 and 1")) }
 }
 
 /// What happens to one model request.
@@ -173,17 +152,11 @@ pub(crate) struct FaultState {
 
 impl FaultState {
     pub fn new(settings: Settings) -> Self {
-        FaultState {
-            settings: Mutex::new(settings),
-            sequence: AtomicU64::new(0),
-        }
+        FaultState { settings: Mutex::new(settings), sequence: AtomicU64::new(0) }
     }
 
     pub fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Applies `change` and restarts the request sequence, so each phase
@@ -226,8 +199,7 @@ fn jittered(settings: &Settings, n: u64) -> Duration {
 
 /// splitmix64 over `(seed, n, stream)`: cheap, stateless, well spread.
 fn mix(seed: u64, n: u64, stream: u64) -> u64 {
-    let mut z =
-        seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z = seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -244,40 +216,16 @@ mod tests {
     use super::*;
 
     fn settings(fault: Fault, fail_rate: f64) -> Settings {
-        Settings {
-            latency: Duration::from_millis(100),
-            jitter: Duration::ZERO,
-            fail_rate,
-            fault,
-            seed: 7,
-        }
+        Settings { latency: Duration::from_millis(100), jitter: Duration::ZERO, fail_rate, fault, seed: 7 }
     }
 
     #[test]
     fn parses_every_documented_form() {
         let cases = [
             ("none", Fault::None),
-            (
-                "status:503",
-                Fault::Status {
-                    code: 503,
-                    retry_after_secs: 1,
-                },
-            ),
-            (
-                "status:429:2",
-                Fault::Status {
-                    code: 429,
-                    retry_after_secs: 2,
-                },
-            ),
-            (
-                "status:429:3s",
-                Fault::Status {
-                    code: 429,
-                    retry_after_secs: 3,
-                },
-            ),
+            ("status:503", Fault::Status { code: 503, retry_after_secs: 1 }),
+            ("status:429:2", Fault::Status { code: 429, retry_after_secs: 2 }),
+            ("status:429:3s", Fault::Status { code: 429, retry_after_secs: 3 }),
             ("slow:2s", Fault::Slow(Duration::from_secs(2))),
             ("slow:200ms", Fault::Slow(Duration::from_millis(200))),
             ("malformed", Fault::MalformedJson),
@@ -291,47 +239,18 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_with_a_reason() {
-        assert!(matches!(
-            "explode".parse::<Fault>(),
-            Err(ParseFaultError::Unknown(_))
-        ));
-        assert!(matches!(
-            "status:200".parse::<Fault>(),
-            Err(ParseFaultError::BadStatus(_))
-        ));
-        assert!(matches!(
-            "status:abc".parse::<Fault>(),
-            Err(ParseFaultError::BadStatus(_))
-        ));
-        assert!(matches!(
-            "status:429:1.5s".parse::<Fault>(),
-            Err(ParseFaultError::BadRetryAfter(_))
-        ));
-        assert!(matches!(
-            "slow:soon".parse::<Fault>(),
-            Err(ParseFaultError::BadDelay(_))
-        ));
-        assert!(matches!(
-            "slow".parse::<Fault>(),
-            Err(ParseFaultError::Unknown(_))
-        ));
-        assert!(matches!(
-            "drop:now".parse::<Fault>(),
-            Err(ParseFaultError::Unknown(_))
-        ));
+        assert!(matches!("explode".parse::<Fault>(), Err(ParseFaultError::Unknown(_))));
+        assert!(matches!("status:200".parse::<Fault>(), Err(ParseFaultError::BadStatus(_))));
+        assert!(matches!("status:abc".parse::<Fault>(), Err(ParseFaultError::BadStatus(_))));
+        assert!(matches!("status:429:1.5s".parse::<Fault>(), Err(ParseFaultError::BadRetryAfter(_))));
+        assert!(matches!("slow:soon".parse::<Fault>(), Err(ParseFaultError::BadDelay(_))));
+        assert!(matches!("slow".parse::<Fault>(), Err(ParseFaultError::Unknown(_))));
+        assert!(matches!("drop:now".parse::<Fault>(), Err(ParseFaultError::Unknown(_))));
     }
 
     #[test]
     fn display_reads_back() {
-        for text in [
-            "none",
-            "status:503:1",
-            "status:429:2",
-            "slow:2s",
-            "slow:200ms",
-            "malformed",
-            "drop",
-        ] {
+        for text in ["none", "status:503:1", "status:429:2", "slow:2s", "slow:200ms", "malformed", "drop"] {
             assert_eq!(text.parse::<Fault>().unwrap().to_string(), text);
         }
     }
@@ -349,26 +268,16 @@ mod tests {
     #[test]
     fn fail_rate_is_a_fraction_and_deterministic() {
         let half = settings(Fault::DropConnection, 0.5);
-        let hits = (0..10_000)
-            .filter(|&n| plan_for(&half, n).fault != Fault::None)
-            .count();
+        let hits = (0..10_000).filter(|&n| plan_for(&half, n).fault != Fault::None).count();
         assert!((4_500..5_500).contains(&hits), "{hits}");
-        let again = (0..10_000)
-            .filter(|&n| plan_for(&half, n).fault != Fault::None)
-            .count();
+        let again = (0..10_000).filter(|&n| plan_for(&half, n).fault != Fault::None).count();
         assert_eq!(hits, again);
     }
 
     #[test]
     fn slow_adds_to_latency_and_then_serves() {
         let plan = plan_for(&settings(Fault::Slow(Duration::from_secs(2)), 1.0), 0);
-        assert_eq!(
-            plan,
-            Plan {
-                delay: Duration::from_millis(2100),
-                fault: Fault::None
-            }
-        );
+        assert_eq!(plan, Plan { delay: Duration::from_millis(2100), fault: Fault::None });
     }
 
     #[test]
@@ -376,11 +285,7 @@ mod tests {
         let mut s = settings(Fault::None, 0.0);
         s.jitter = Duration::from_millis(50);
         let delays: Vec<_> = (0..1000).map(|n| plan_for(&s, n).delay).collect();
-        assert!(
-            delays
-                .iter()
-                .all(|d| (Duration::from_millis(50)..=Duration::from_millis(150)).contains(d))
-        );
+        assert!(delays.iter().all(|d| (Duration::from_millis(50)..=Duration::from_millis(150)).contains(d)));
         assert!(delays.iter().any(|d| *d < Duration::from_millis(90)));
         assert!(delays.iter().any(|d| *d > Duration::from_millis(110)));
     }

@@ -116,12 +116,7 @@ impl DevLlm {
         };
         let task = tokio::spawn(run(listener, Arc::clone(&app), closer, shutdown));
         tracing::info!(%addr, "lingo-devllm stand-in LLM server listening");
-        Ok(DevLlm {
-            addr,
-            app,
-            stop,
-            task,
-        })
+        Ok(DevLlm { addr, app, stop, task })
     }
 
     /// The bound address, with the real port when started on port `0`.
@@ -156,9 +151,7 @@ impl DevLlm {
             Ok(Ok(Err(err))) => tracing::warn!(cause = %err, "lingo-devllm stopped with an error"),
             Ok(Err(err)) => tracing::warn!(cause = %err, "lingo-devllm task failed"),
             Err(_) => {
-                tracing::warn!(
-                    "lingo-devllm connections still open after shutdown grace; abandoning them"
-                );
+                tracing::warn!("lingo-devllm connections still open after shutdown grace; abandoning them");
                 task.abort();
             }
         }
@@ -179,8 +172,7 @@ pub async fn serve(
 /// Checks the options and builds the handlers' state, plus the sender that
 /// tells pending handlers the server is closing.
 fn build(options: DevLlmOptions) -> io::Result<(App, watch::Sender<bool>)> {
-    let fail_rate = check_fail_rate(options.fail_rate)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let fail_rate = check_fail_rate(options.fail_rate).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let settings = Settings {
         latency: options.latency,
         jitter: options.jitter,
@@ -211,7 +203,5 @@ async fn run(
         closer.send_replace(true);
     };
     let service = routes::router(app).into_make_service_with_connect_info::<ConnHandle>();
-    axum::serve(DropListener::new(listener), service)
-        .with_graceful_shutdown(signal)
-        .await
+    axum::serve(DropListener::new(listener), service).with_graceful_shutdown(signal).await
 }

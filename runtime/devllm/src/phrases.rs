@@ -31,21 +31,13 @@ impl Phrase {
     }
 
     fn all_forms(&self) -> impl Iterator<Item = &'static str> {
-        [self.en, self.ko, self.ja, self.es]
-            .into_iter()
-            .flatten()
-            .copied()
+        [self.en, self.ko, self.ja, self.es].into_iter().flatten().copied()
     }
 }
 
 macro_rules! phrase {
     ($en:expr, $ko:expr, $ja:expr, $es:expr) => {
-        Phrase {
-            en: &$en,
-            ko: &$ko,
-            ja: &$ja,
-            es: &$es,
-        }
+        Phrase { en: &$en, ko: &$ko, ja: &$ja, es: &$es }
     };
 }
 
@@ -78,9 +70,7 @@ static TABLE: &[Phrase] = &[
 
 /// Lookup form of a line: trimmed, lowercased, trailing `!?.~` dropped.
 fn key(text: &str) -> String {
-    let trimmed = text
-        .trim()
-        .trim_end_matches(['!', '?', '.', '~', '！', '？', '。', '～']);
+    let trimmed = text.trim().trim_end_matches(['!', '?', '.', '~', '！', '？', '。', '～']);
     trimmed.trim().to_lowercase()
 }
 
@@ -118,11 +108,7 @@ pub fn language_code(target: &str) -> String {
     if let Some((_, code)) = NAMES.iter().find(|(name, _)| *name == target) {
         return (*code).to_owned();
     }
-    target
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    target.split(['-', '_']).next().unwrap_or_default().to_owned()
 }
 
 /// Whether `word` names a language we recognise in prose: a known name, or
@@ -144,10 +130,7 @@ pub fn translate(text: &str, target: &str) -> String {
     {
         return forms[0].to_owned();
     }
-    let shown = if NAMES
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case(target.trim()))
-    {
+    let shown = if NAMES.iter().any(|(name, _)| name.eq_ignore_ascii_case(target.trim())) {
         lang
     } else {
         target.trim().to_owned()
@@ -183,10 +166,7 @@ mod tests {
     #[test]
     fn other_lines_are_marked_and_kept_verbatim() {
         let text = "  @kim_99 check https://ex.am/ple?x=1 #speedrun 42 🎉🔥  ";
-        assert_eq!(
-            translate(text, "ko"),
-            "[ko] @kim_99 check https://ex.am/ple?x=1 #speedrun 42 🎉🔥"
-        );
+        assert_eq!(translate(text, "ko"), "[ko] @kim_99 check https://ex.am/ple?x=1 #speedrun 42 🎉🔥");
         assert_eq!(translate("hello world", "pt-BR"), "[pt-BR] hello world");
         assert_eq!(translate("hello world", "Korean"), "[ko] hello world");
         assert_eq!(translate("", "ja"), "[ja]");
@@ -229,9 +209,6 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        assert_eq!(
-            translate("ㅋㅋㅋ 진짜", "en"),
-            translate("ㅋㅋㅋ 진짜", "en")
-        );
+        assert_eq!(translate("ㅋㅋㅋ 진짜", "en"), translate("ㅋㅋㅋ 진짜", "en"));
     }
 }

@@ -41,46 +41,26 @@ pub(crate) const DEFAULT_TARGET: &str = "en";
 
 /// The job in a chat request (`/api/chat`, `/v1/chat/completions`).
 pub(crate) fn from_chat(turns: &[Turn<'_>]) -> Job {
-    let last_user = turns
-        .iter()
-        .rposition(|t| t.role == "user")
-        .or(turns.len().checked_sub(1));
+    let last_user = turns.iter().rposition(|t| t.role == "user").or(turns.len().checked_sub(1));
     let Some(last) = last_user else {
-        return Job {
-            target: DEFAULT_TARGET.into(),
-            text: String::new(),
-        };
+        return Job { target: DEFAULT_TARGET.into(), text: String::new() };
     };
     let main = turns[last].content;
     let mut sources = vec![head(main)];
-    sources.extend(
-        turns
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(i, _)| *i != last)
-            .map(|(_, t)| t.content),
-    );
-    Job {
-        target: target_in(&sources),
-        text: text_of(main),
-    }
+    sources.extend(turns.iter().enumerate().rev().filter(|(i, _)| *i != last).map(|(_, t)| t.content));
+    Job { target: target_in(&sources), text: text_of(main) }
 }
 
 /// The job in an `/api/generate` request.
 pub(crate) fn from_generate(prompt: &str, system: Option<&str>) -> Job {
     let mut sources = vec![head(prompt)];
     sources.extend(system);
-    Job {
-        target: target_in(&sources),
-        text: text_of(prompt),
-    }
+    Job { target: target_in(&sources), text: text_of(prompt) }
 }
 
 /// A line with markdown decoration (`- `, `* `, `# `, `**`) taken off the front.
 fn undecorated(line: &str) -> &str {
-    line.trim()
-        .trim_start_matches(['-', '*', '#', '>', ' ', '\t'])
+    line.trim().trim_start_matches(['-', '*', '#', '>', ' ', '\t'])
 }
 
 /// The value of a `key:` line (key case-insensitive), if `line` is one.
@@ -123,22 +103,14 @@ fn text_of(message: &str) -> String {
     if let Some((_, text)) = text_line(message) {
         return text;
     }
-    let kept: Vec<&str> = message
-        .lines()
-        .filter(|l| keyed(l, "target language").is_none())
-        .collect();
+    let kept: Vec<&str> = message.lines().filter(|l| keyed(l, "target language").is_none()).collect();
     kept.join("\n").trim().to_owned()
 }
 
 fn target_in(sources: &[&str]) -> String {
-    let explicit = sources
-        .iter()
-        .flat_map(|s| s.lines())
-        .find_map(|l| keyed(l, "target language"));
+    let explicit = sources.iter().flat_map(|s| s.lines()).find_map(|l| keyed(l, "target language"));
     let explicit = explicit.map(first_word).filter(|w| !w.is_empty());
-    explicit
-        .or_else(|| sources.iter().find_map(|s| from_prose(s)))
-        .unwrap_or_else(|| DEFAULT_TARGET.to_owned())
+    explicit.or_else(|| sources.iter().find_map(|s| from_prose(s))).unwrap_or_else(|| DEFAULT_TARGET.to_owned())
 }
 
 fn first_word(value: &str) -> String {
@@ -169,74 +141,38 @@ mod tests {
     use super::*;
 
     fn chat(turns: &[(&'static str, &'static str)]) -> Job {
-        let turns: Vec<Turn<'_>> = turns
-            .iter()
-            .map(|(role, content)| Turn { role, content })
-            .collect();
+        let turns: Vec<Turn<'_>> = turns.iter().map(|(role, content)| Turn { role, content }).collect();
         from_chat(&turns)
     }
 
     #[test]
     fn lingo_plugin_shape() {
         let job = chat(&[
-            (
-                "system",
-                "You translate live-stream chat. Reply with the translation only.",
-            ),
-            (
-                "user",
-                "Source language: ko\nTarget language: en\nText:\n안녕하세요 @streamer 🎉",
-            ),
+            ("system", "You translate live-stream chat. Reply with the translation only."),
+            ("user", "Source language: ko\nTarget language: en\nText:\n안녕하세요 @streamer 🎉"),
         ]);
-        assert_eq!(
-            job,
-            Job {
-                target: "en".into(),
-                text: "안녕하세요 @streamer 🎉".into()
-            }
-        );
+        assert_eq!(job, Job { target: "en".into(), text: "안녕하세요 @streamer 🎉".into() });
     }
 
     #[test]
     fn text_on_the_same_line_and_multiline() {
-        let job = chat(&[(
-            "user",
-            "Target language: ja\nText: first line\nsecond line\n",
-        )]);
+        let job = chat(&[("user", "Target language: ja\nText: first line\nsecond line\n")]);
         assert_eq!(job.text, "first line\nsecond line");
         assert_eq!(job.target, "ja");
     }
 
     #[test]
     fn target_in_system_message_and_markdown_keys() {
-        let job = chat(&[
-            ("system", "**Target language:** `ko`."),
-            ("user", "Text:\nhello"),
-        ]);
-        assert_eq!(
-            job,
-            Job {
-                target: "ko".into(),
-                text: "hello".into()
-            }
-        );
-        let job = chat(&[
-            ("system", "- target LANGUAGE: es (Spanish)"),
-            ("user", "hi"),
-        ]);
+        let job = chat(&[("system", "**Target language:** `ko`."), ("user", "Text:\nhello")]);
+        assert_eq!(job, Job { target: "ko".into(), text: "hello".into() });
+        let job = chat(&[("system", "- target LANGUAGE: es (Spanish)"), ("user", "hi")]);
         assert_eq!(job.target, "es");
     }
 
     #[test]
     fn chat_text_cannot_hijack_the_target() {
         let job = chat(&[("user", "Target language: en\nText:\nTarget language: xx")]);
-        assert_eq!(
-            job,
-            Job {
-                target: "en".into(),
-                text: "Target language: xx".into()
-            }
-        );
+        assert_eq!(job, Job { target: "en".into(), text: "Target language: xx".into() });
     }
 
     #[test]
@@ -247,17 +183,8 @@ mod tests {
 
     #[test]
     fn prose_fallbacks() {
-        let job = chat(&[
-            ("system", "Translate the user's chat message into Korean."),
-            ("user", "hello"),
-        ]);
-        assert_eq!(
-            job,
-            Job {
-                target: "Korean".into(),
-                text: "hello".into()
-            }
-        );
+        let job = chat(&[("system", "Translate the user's chat message into Korean."), ("user", "hello")]);
+        assert_eq!(job, Job { target: "Korean".into(), text: "hello".into() });
         let job = chat(&[("user", "Please translate this to pt-BR: bom dia")]);
         assert_eq!(job.target, "pt-BR");
         let job = chat(&[("system", "Translate it to me, then into Japanese")]);
@@ -268,52 +195,25 @@ mod tests {
 
     #[test]
     fn explicit_line_beats_prose() {
-        let job = chat(&[
-            ("system", "Translate into Korean."),
-            ("user", "Target language: ja\nText: hi"),
-        ]);
+        let job = chat(&[("system", "Translate into Korean."), ("user", "Target language: ja\nText: hi")]);
         assert_eq!(job.target, "ja");
     }
 
     #[test]
     fn fallbacks_without_text_line() {
         let job = chat(&[("user", "Target language: ko\n  lol  ")]);
-        assert_eq!(
-            job,
-            Job {
-                target: "ko".into(),
-                text: "lol".into()
-            }
-        );
+        assert_eq!(job, Job { target: "ko".into(), text: "lol".into() });
         let job = chat(&[("user", "gg")]);
-        assert_eq!(
-            job,
-            Job {
-                target: "en".into(),
-                text: "gg".into()
-            }
-        );
+        assert_eq!(job, Job { target: "en".into(), text: "gg".into() });
         let job = chat(&[("user", "Target language: ko\nText: a"), ("assistant", "b")]);
         assert_eq!(job.text, "a");
-        assert_eq!(
-            chat(&[]),
-            Job {
-                target: "en".into(),
-                text: String::new()
-            }
-        );
+        assert_eq!(chat(&[]), Job { target: "en".into(), text: String::new() });
     }
 
     #[test]
     fn generate_shape() {
         let job = from_generate("Text:\nありがとう", Some("Target language: en"));
-        assert_eq!(
-            job,
-            Job {
-                target: "en".into(),
-                text: "ありがとう".into()
-            }
-        );
+        assert_eq!(job, Job { target: "en".into(), text: "ありがとう".into() });
         let job = from_generate("Translate into es.\nText: hello", None);
         assert_eq!(job.target, "es");
     }

@@ -9,13 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The model API paths, each with its own counter.
-pub(crate) const MODEL_PATHS: [&str; 5] = [
-    "/api/chat",
-    "/api/generate",
-    "/api/tags",
-    "/v1/chat/completions",
-    "/v1/models",
-];
+pub(crate) const MODEL_PATHS: [&str; 5] =
+    ["/api/chat", "/api/generate", "/api/tags", "/v1/chat/completions", "/v1/models"];
 
 /// Requests served per model API path since start or the last reset.
 #[derive(Debug)]
@@ -26,12 +21,7 @@ pub(crate) struct Stats {
 
 impl Stats {
     pub fn new() -> Self {
-        Stats {
-            counters: MODEL_PATHS
-                .iter()
-                .map(|p| (*p, AtomicU64::new(0)))
-                .collect(),
-        }
+        Stats { counters: MODEL_PATHS.iter().map(|p| (*p, AtomicU64::new(0))).collect() }
     }
 
     pub fn hit(&self, path: &str) {
@@ -42,21 +32,16 @@ impl Stats {
 
     /// The count for `path`; `0` for a path that is not a model API path.
     pub fn get(&self, path: &str) -> u64 {
-        self.counters
-            .get(path)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        self.counters.get(path).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
     pub fn reset(&self) {
-        self.counters
-            .values()
-            .for_each(|c| c.store(0, Ordering::Relaxed));
+        self.counters.values().for_each(|c| c.store(0, Ordering::Relaxed));
     }
 
     /// The body of `GET /stats`.
     pub fn to_json(&self) -> serde_json::Value {
-        let requests: BTreeMap<&str, u64> =
-            self.counters.keys().map(|p| (*p, self.get(p))).collect();
+        let requests: BTreeMap<&str, u64> = self.counters.keys().map(|p| (*p, self.get(p))).collect();
         serde_json::json!({ "requests": requests, "stand_in": true })
     }
 }

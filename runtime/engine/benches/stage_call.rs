@@ -51,9 +51,14 @@ async fn setup() -> (Stage, Pipeline, TranslationJob) {
     let plugins = Plugins::default();
     let pipeline = Pipeline::load(&config, "bench", &services, &plugins).await.unwrap();
     let tidy_spec = config.stages.iter().find(|s| s.name == "tidy").unwrap();
-    let plugin = plugins.get(&services.engine, "postprocess", lingo_bundled::find("postprocess").unwrap().wasm).unwrap();
+    let plugin =
+        plugins.get(&services.engine, "postprocess", lingo_bundled::find("postprocess").unwrap().wasm).unwrap();
     let stage = Stage::new(tidy_spec, plugin, "bench", services.clone());
-    let job = TranslationJob { text: "ㅋㅋㅋ".into(), target_languages: vec!["en".into()], source_language: Some("ko".into()) };
+    let job = TranslationJob {
+        text: "ㅋㅋㅋ".into(),
+        target_languages: vec!["en".into()],
+        source_language: Some("ko".into()),
+    };
     // Fill the cache so the chain's translate stage hits.
     let mut hit = request();
     hit.phase = Phase::Translate;
@@ -61,7 +66,10 @@ async fn setup() -> (Stage, Pipeline, TranslationJob) {
     hit.translation = None;
     let cache_spec = config.stages.iter().find(|s| s.name == "cache").unwrap();
     let cache_plugin = plugins.get(&services.engine, "cache", lingo_bundled::find("cache").unwrap().wasm).unwrap();
-    Stage::new(cache_spec, cache_plugin, "bench", services.clone()).remember("bench", &hit, "lol", "seed").await.unwrap();
+    Stage::new(cache_spec, cache_plugin, "bench", services.clone())
+        .remember("bench", &hit, "lol", "seed")
+        .await
+        .unwrap();
     (stage, pipeline, job)
 }
 
@@ -78,8 +86,12 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async { pipeline.run("bench", &job).await.unwrap() })
     });
 
-    let one = rt.block_on(percentiles(|| async { stage.process("bench", &request).await.unwrap(); }));
-    let chain = rt.block_on(percentiles(|| async { pipeline.run("bench", &job).await.unwrap(); }));
+    let one = rt.block_on(percentiles(|| async {
+        stage.process("bench", &request).await.unwrap();
+    }));
+    let chain = rt.block_on(percentiles(|| async {
+        pipeline.run("bench", &job).await.unwrap();
+    }));
     println!("stage call:         p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
     println!("three-stage chain:  p50 {:>6.1} µs   p99 {:>6.1} µs", chain.0, chain.1);
 }

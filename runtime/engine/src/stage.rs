@@ -158,7 +158,13 @@ impl Stage {
     }
 
     /// Tells the stage what a later stage translated.
-    pub async fn remember(&self, job_id: &str, request: &Request, translation: &str, producer: &str) -> Result<(), StageFailure> {
+    pub async fn remember(
+        &self,
+        job_id: &str,
+        request: &Request,
+        translation: &str,
+        producer: &str,
+    ) -> Result<(), StageFailure> {
         match self.call(job_id, Call::Remember(request, translation, producer)).await {
             Ok(Reply::Remember(result)) => result.map_err(StageFailure::Error),
             Ok(_) => unreachable!("remember answers remember"),
@@ -187,9 +193,9 @@ impl Stage {
             Ok::<_, wasmtime::Error>(match call {
                 Call::Init => Reply::Init(instance.call_init(&mut store, config).await?),
                 Call::Process(request) => Reply::Process(instance.call_process(&mut store, config, request).await?),
-                Call::Remember(request, translation, producer) => Reply::Remember(
-                    instance.call_remember(&mut store, config, request, translation, producer).await?,
-                ),
+                Call::Remember(request, translation, producer) => {
+                    Reply::Remember(instance.call_remember(&mut store, config, request, translation, producer).await?)
+                }
             })
         };
         // Epochs stop a guest that computes; this stops one that waits.
@@ -202,7 +208,8 @@ impl Stage {
 
     fn state(&self, job_id: &str, deadline: Instant) -> StageState {
         let services = &self.services;
-        let http = Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
+        let http =
+            Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
         let kv = Kv::new(services.kv.clone(), &self.tenant, &self.kv_namespace, MAX_KV_VALUE);
         let log = Log { job_id: job_id.into(), stage: self.name.clone(), tenant: self.tenant.clone() };
         StageState::new(http, kv, log, self.memory as usize)

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use lingo_config::Env;
 use lingo_devllm::{DevLlm, DevLlmOptions, Fault};
 use lingo_engine::capabilities::{HttpClient, KvStore};
-use lingo_engine::{EngineOptions, Failure, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine, TranslationJob};
+use lingo_engine::{
+    EngineOptions, Failure, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine, TranslationJob,
+};
 use lingo_testkit::RedisServer;
 
 const FIXTURE: &str = lingo_bundled::FIXTURE_MISBEHAVE;
@@ -30,7 +32,11 @@ async fn load(toml: &str, services: &Services) -> Pipeline {
 }
 
 fn job(text: &str, targets: &[&str]) -> TranslationJob {
-    TranslationJob { text: text.into(), target_languages: targets.iter().map(|t| t.to_string()).collect(), source_language: Some("ko".into()) }
+    TranslationJob {
+        text: text.into(),
+        target_languages: targets.iter().map(|t| t.to_string()).collect(),
+        source_language: Some("ko".into()),
+    }
 }
 
 async fn run(pipeline: &Pipeline, text: &str, targets: &[&str]) -> Result<JobReport, JobFailed> {
@@ -80,17 +86,25 @@ async fn a_panicking_stage_gets_its_message_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_rejecting_its_config_is_a_config_error_at_load() {
     let services = services(KvStore::memory());
-    let errors = Pipeline::load(&config(&fixture_stage("picky", r#"{ act = "reject_config" }"#, "")), "default", &services, &Plugins::default())
-        .await
-        .err()
-        .expect("init refuses");
+    let errors = Pipeline::load(
+        &config(&fixture_stage("picky", r#"{ act = "reject_config" }"#, "")),
+        "default",
+        &services,
+        &Plugins::default(),
+    )
+    .await
+    .err()
+    .expect("init refuses");
     let text = errors.to_string();
     assert!(text.contains("test.toml: stage[0].config: plugin"), "{text}");
     assert!(text.contains("rejected its config: this stage rejects every config"), "{text}");
 
     let typo = config("[[stage]]\nname = \"cache\"\nplugin = \"cache\"\nconfig = { ttl = \"a week\" }\n");
     let errors = Pipeline::load(&typo, "default", &services, &Plugins::default()).await.err().unwrap().to_string();
-    assert!(errors.contains("stage[0].config: plugin `cache` rejected its config: ttl `a week` is not a duration"), "{errors}");
+    assert!(
+        errors.contains("stage[0].config: plugin `cache` rejected its config: ttl `a week` is not a duration"),
+        "{errors}"
+    );
 
     let unknown = config("[[stage]]\nname = \"c\"\nplugin = \"memcache\"\n");
     let errors = Pipeline::load(&unknown, "default", &services, &Plugins::default()).await.err().unwrap().to_string();
@@ -100,7 +114,10 @@ async fn a_plugin_rejecting_its_config_is_a_config_error_at_load() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_outside_allowed_hosts_is_denied_and_names_host_and_stage() {
-    let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() }).await.unwrap();
+    let llm =
+        DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() })
+            .await
+            .unwrap();
     let services = services(KvStore::memory());
     let url = format!("{}/api/tags", llm.url());
     let act = format!("{{ act = \"fetch\", url = \"{url}\" }}");
@@ -110,7 +127,8 @@ async fn http_outside_allowed_hosts_is_denied_and_names_host_and_stage() {
     assert!(message.contains(&format!("stage `fetcher`: host `{origin}` is not in allowed_hosts")), "{message}");
     assert_eq!(llm.requests("/api/tags"), 0, "a denied request never leaves the host");
 
-    let allowed = load(&fixture_stage("fetcher", &act, &format!("allowed_hosts = [\"{}\"]", llm.url())), &services).await;
+    let allowed =
+        load(&fixture_stage("fetcher", &act, &format!("allowed_hosts = [\"{}\"]", llm.url())), &services).await;
     let report = run(&allowed, "hi", &["en"]).await.unwrap();
     assert!(report.translations["en"].contains("\"models\""), "{report:?}");
     assert_eq!(llm.requests("/api/tags"), 1);
@@ -212,7 +230,12 @@ async fn vllm_down_falls_back_to_ollama_and_both_down_is_retryable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_with_retry_after_rate_limits_the_unit_for_that_long() {
-    let options = DevLlmOptions { latency: Duration::ZERO, fault: Fault::Status { code: 429, retry_after_secs: 7 }, fail_rate: 1.0, ..Default::default() };
+    let options = DevLlmOptions {
+        latency: Duration::ZERO,
+        fault: Fault::Status { code: 429, retry_after_secs: 7 },
+        fail_rate: 1.0,
+        ..Default::default()
+    };
     let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap();
     let services = services(KvStore::memory());
     let pipeline = load(&llm_pipeline(&llm.url(), DEAD), &services).await;
@@ -258,9 +281,16 @@ async fn a_hundred_identical_lines_at_once_make_one_llm_request() {
 async fn a_component_built_for_another_contract_is_refused_by_name() {
     let services = services(KvStore::memory());
     let toml = format!("[[stage]]\nname = \"future\"\nplugin = \"{}\"\n", lingo_bundled::FIXTURE_FUTURE_CONTRACT);
-    let errors = Pipeline::load(&config(&toml), "default", &services, &Plugins::default()).await.err().expect("refused").to_string();
+    let errors = Pipeline::load(&config(&toml), "default", &services, &Plugins::default())
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(errors.contains("stage[0].plugin:"), "{errors}");
-    assert!(errors.contains("was built for `lingo:pipeline@0.2.0`, but this lingo implements `lingo:pipeline@0.1.0`"), "{errors}");
+    assert!(
+        errors.contains("was built for `lingo:pipeline@0.2.0`, but this lingo implements `lingo:pipeline@0.1.0`"),
+        "{errors}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,14 +300,19 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
     let wasm = lingo_bundled::find("postprocess").unwrap().wasm;
     let engine = StageEngine::new(&options).unwrap();
     lingo_engine::Plugin::load(&engine, "postprocess", wasm).unwrap();
-    let entries: Vec<_> = walk(dir.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+    let entries: Vec<_> =
+        walk(dir.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
     assert_eq!(entries.len(), 1, "one compiled entry: {entries:?}");
     let written = std::fs::metadata(&entries[0]).unwrap().modified().unwrap();
 
     // A new engine (a restart) loads the entry instead of compiling again.
     let restarted = StageEngine::new(&options).unwrap();
     lingo_engine::Plugin::load(&restarted, "postprocess", wasm).unwrap();
-    assert_eq!(std::fs::metadata(&entries[0]).unwrap().modified().unwrap(), written, "the entry was reused, not rewritten");
+    assert_eq!(
+        std::fs::metadata(&entries[0]).unwrap().modified().unwrap(),
+        written,
+        "the entry was reused, not rewritten"
+    );
 
     // A corrupt entry is ignored and replaced.
     std::fs::write(&entries[0], b"not a compiled component").unwrap();
@@ -296,7 +331,8 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_reply_is_retryable_and_shows_its_first_bytes() {
-    let options = DevLlmOptions { latency: Duration::ZERO, fault: Fault::MalformedJson, fail_rate: 1.0, ..Default::default() };
+    let options =
+        DevLlmOptions { latency: Duration::ZERO, fault: Fault::MalformedJson, fail_rate: 1.0, ..Default::default() };
     let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap();
     let services = services(KvStore::memory());
     let pipeline = load(&llm_pipeline(&llm.url(), DEAD), &services).await;

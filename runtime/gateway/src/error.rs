@@ -31,7 +31,11 @@ impl ApiError {
 
     /// 415: not JSON.
     pub fn not_json() -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as JSON with `Content-Type: application/json`")
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        )
     }
 
     /// 503: the queue's Redis cannot be reached.

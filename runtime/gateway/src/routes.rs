@@ -13,20 +13,31 @@ use serde_json::{Value, json};
 use crate::{ApiError, Gateway};
 
 /// `POST /api/v1/translate` with `{"text", "targetLanguages", "sourceLanguage"?}`.
-pub async fn translate(State(gateway): State<Arc<Gateway>>, headers: HeaderMap, body: Body) -> Result<Json<Value>, ApiError> {
+pub async fn translate(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     if !is_json(&headers) {
         return Err(ApiError::not_json());
     }
     let limit = gateway.max_body_bytes;
-    let bytes = to_bytes(body, limit).await.map_err(|_| ApiError::too_large(format!("the body is over {limit} bytes")))?;
-    let request: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let bytes =
+        to_bytes(body, limit).await.map_err(|_| ApiError::too_large(format!("the body is over {limit} bytes")))?;
+    let request: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
     if let Some(text) = request.get("text").and_then(Value::as_str)
         && text.len() > gateway.limits.max_text_bytes
     {
-        return Err(ApiError::too_large(format!("`text` is {} bytes; the limit is {}", text.len(), gateway.limits.max_text_bytes)));
+        return Err(ApiError::too_large(format!(
+            "`text` is {} bytes; the limit is {}",
+            text.len(),
+            gateway.limits.max_text_bytes
+        )));
     }
     let job = TranslationJob::from_value(&request, &gateway.limits).map_err(ApiError::bad_request)?;
-    let data = json!({ "text": job.text, "targetLanguages": job.target_languages, "sourceLanguage": job.source_language });
+    let data =
+        json!({ "text": job.text, "targetLanguages": job.target_languages, "sourceLanguage": job.source_language });
     let id = gateway.producer.add(&data).await.map_err(ApiError::queue_unavailable)?;
     match gateway.producer.wait(&id, gateway.queue_timeout).await.map_err(ApiError::queue_unavailable)? {
         Some(Finished::Completed(mut value)) => {
@@ -45,12 +56,10 @@ pub async fn healthz(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>,
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).is_some_and(
+        |mime| {
             let mime = mime.trim().to_ascii_lowercase();
             mime == "application/json" || mime.ends_with("+json")
-        })
+        },
+    )
 }

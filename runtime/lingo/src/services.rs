@@ -35,5 +35,7 @@ pub async fn build(config: &lingo_config::Pipeline, kv: KvBackend) -> anyhow::Re
 /// error listing them all.
 pub async fn load_pipeline(config: &lingo_config::Pipeline, services: &Services) -> anyhow::Result<Pipeline> {
     let plugins = Plugins::default();
-    Pipeline::load(config, &config.worker.tenant, services, &plugins).await.map_err(|errors| anyhow::anyhow!("{errors}"))
+    Pipeline::load(config, &config.worker.tenant, services, &plugins)
+        .await
+        .map_err(|errors| anyhow::anyhow!("{errors}"))
 }

@@ -28,7 +28,8 @@ impl Processor for Translator {
         })?;
         match self.pipeline.run(&job.id, &input).await {
             Ok(report) => {
-                let providers: Vec<String> = report.providers.iter().map(|(lang, stage)| format!("{lang}: {stage}")).collect();
+                let providers: Vec<String> =
+                    report.providers.iter().map(|(lang, stage)| format!("{lang}: {stage}")).collect();
                 let ms = started.elapsed().as_millis();
                 tracing::info!(job.id = %job.id, slot, elapsed_ms = ms as u64, "[slot-{slot}] job {} done in {ms} ms ({})", job.id, providers.join(", "));
                 Ok(report.return_value())

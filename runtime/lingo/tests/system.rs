@@ -16,7 +16,10 @@ fn repo() -> PathBuf {
 
 fn lingo(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(LINGO);
-    command.args(args).env_remove("WORKER_CONCURRENCY").env("LINGO_CACHE_DIR", std::env::temp_dir().join("lingo-test-compile-cache"));
+    command
+        .args(args)
+        .env_remove("WORKER_CONCURRENCY")
+        .env("LINGO_CACHE_DIR", std::env::temp_dir().join("lingo-test-compile-cache"));
     for (k, v) in env {
         command.env(k, v);
     }
@@ -84,7 +87,8 @@ fn try_gives_the_same_json_twice_and_a_per_stage_trace() {
     let (_llm, url) = stand_in("10ms");
     let config = repo().join("examples/pipeline.toml");
     let env = [("VLLM_URL", url.as_str()), ("USE_OLLAMA", "false")];
-    let args = ["try", "--config", config.to_str().unwrap(), "--json", "--to", "en,ja", "--from", "ko", "안녕하세요 @mina 🎉"];
+    let args =
+        ["try", "--config", config.to_str().unwrap(), "--json", "--to", "en,ja", "--from", "ko", "안녕하세요 @mina 🎉"];
     let first = lingo(&args, &env);
     let second = lingo(&args, &env);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
@@ -96,7 +100,11 @@ fn try_gives_the_same_json_twice_and_a_per_stage_trace() {
 
     let trace = lingo(&args.iter().copied().filter(|a| *a != "--json").collect::<Vec<_>>(), &env);
     let stdout = String::from_utf8_lossy(&trace.stdout);
-    for line in ["cache          translate  en      passed", "vllm           translate  en      translated", "tidy           post       ja"] {
+    for line in [
+        "cache          translate  en      passed",
+        "vllm           translate  en      translated",
+        "tidy           post       ja",
+    ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
 }
@@ -169,9 +177,24 @@ async fn gateway_serves_the_seed_load_test_and_reports_bad_requests() {
         (None, "{\"text\":\"hi\",\"targetLanguages\":[\"en\"]}".into(), 415, "Content-Type: application/json"),
         (Some("application/json"), "hello".into(), 400, "not JSON"),
         (Some("application/json"), "{\"targetLanguages\":[\"en\"]}".into(), 400, "no `text`"),
-        (Some("application/json"), "{\"text\":\"hi\",\"targetLanguages\":\"en\"}".into(), 400, "`targetLanguages` must be an array"),
-        (Some("application/json"), "{\"text\":\"hi\",\"targetLanguages\":[\"english\"]}".into(), 400, "`targetLanguages[0]` is `english`"),
-        (Some("application/json"), format!("{{\"text\":\"{}\",\"targetLanguages\":[\"en\"]}}", "a".repeat(5000)), 413, "the limit is 4096"),
+        (
+            Some("application/json"),
+            "{\"text\":\"hi\",\"targetLanguages\":\"en\"}".into(),
+            400,
+            "`targetLanguages` must be an array",
+        ),
+        (
+            Some("application/json"),
+            "{\"text\":\"hi\",\"targetLanguages\":[\"english\"]}".into(),
+            400,
+            "`targetLanguages[0]` is `english`",
+        ),
+        (
+            Some("application/json"),
+            format!("{{\"text\":\"{}\",\"targetLanguages\":[\"en\"]}}", "a".repeat(5000)),
+            413,
+            "the limit is 4096",
+        ),
     ];
     for (content_type, body, status, words) in cases {
         let mut request = client.post(&url).body(body);
@@ -189,13 +212,19 @@ async fn gateway_serves_the_seed_load_test_and_reports_bad_requests() {
     let health = format!("http://{listen}/healthz");
     assert_eq!(client.get(&health).send().await.unwrap().status(), 200);
     redis.stop();
-    let down = client.post(&url).json(&serde_json::json!({ "text": "hi", "targetLanguages": ["en"] })).send().await.unwrap();
+    let down =
+        client.post(&url).json(&serde_json::json!({ "text": "hi", "targetLanguages": ["en"] })).send().await.unwrap();
     assert_eq!(down.status(), 503);
     assert_eq!(client.get(&health).send().await.unwrap().status(), 503);
     redis.restart();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let response = client.post(&url).json(&serde_json::json!({ "text": "back", "targetLanguages": ["en"] })).send().await.unwrap();
+        let response = client
+            .post(&url)
+            .json(&serde_json::json!({ "text": "back", "targetLanguages": ["en"] }))
+            .send()
+            .await
+            .unwrap();
         if response.status() == 200 {
             break;
         }

@@ -17,9 +17,7 @@ pub enum QueueError {
         source: redis::RedisError,
     },
     /// Redis did not answer when the worker started.
-    #[error(
-        "cannot connect to Redis at `{url}`\nhint: check that Redis is running and that the URL is right"
-    )]
+    #[error("cannot connect to Redis at `{url}`\nhint: check that Redis is running and that the URL is right")]
     Connect {
         /// The URL with any password removed.
         url: String,
@@ -60,10 +58,7 @@ mod tests {
 
     #[test]
     fn redacts_credentials_only() {
-        assert_eq!(
-            redact_url("redis://:secret@h:6379/0"),
-            "redis://***@h:6379/0"
-        );
+        assert_eq!(redact_url("redis://:secret@h:6379/0"), "redis://***@h:6379/0");
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
     }
 }

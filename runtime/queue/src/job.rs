@@ -45,9 +45,5 @@ pub enum JobError {
 /// once per job, concurrently up to their slot count.
 pub trait Processor: Send + Sync + 'static {
     /// Processes `job`; `slot` is the concurrency slot running it (for logs).
-    fn process(
-        &self,
-        job: &Job,
-        slot: usize,
-    ) -> impl Future<Output = Result<serde_json::Value, JobError>> + Send;
+    fn process(&self, job: &Job, slot: usize) -> impl Future<Output = Result<serde_json::Value, JobError>> + Send;
 }

@@ -70,31 +70,17 @@ async fn add(con: &mut MultiplexedConnection, data: Value, extra_opts: Value) ->
     }
     let int = |name: &str| opts.get(name).and_then(Value::as_i64).unwrap_or(0);
     let (delay, priority) = (int("delay"), int("priority"));
-    let lifo = if opts.get("lifo") == Some(&json!(true)) {
-        "1"
-    } else {
-        "0"
-    };
+    let lifo = if opts.get("lifo") == Some(&json!(true)) { "1" } else { "0" };
     let script = redis::Script::new(ADD);
     let mut call = script.key(key("id"));
-    call.key(key("wait"))
-        .key(key("paused"))
-        .key(key("meta-paused"))
-        .key(key("priority"))
-        .key(key("delayed"));
-    call.arg(BASE)
-        .arg("__default__")
-        .arg(data.to_string())
-        .arg(opts.to_string());
+    call.key(key("wait")).key(key("paused")).key(key("meta-paused")).key(key("priority")).key(key("delayed"));
+    call.arg(BASE).arg("__default__").arg(data.to_string()).arg(opts.to_string());
     call.arg(now).arg(delay).arg(priority).arg(lifo);
     call.invoke_async(con).await.expect("add job")
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 // ---------------------------------------------------------------- processor
@@ -115,10 +101,7 @@ impl Recorder {
         Fut: Future<Output = Result<Value, JobError>> + Send + 'static,
     {
         let handler: Box<Handler> = Box::new(move |job, n| Box::pin(handler(job, n)));
-        Arc::new(Self {
-            calls: Mutex::new(Vec::new()),
-            handler,
-        })
+        Arc::new(Self { calls: Mutex::new(Vec::new()), handler })
     }
 
     fn calls(&self) -> Vec<Job> {
@@ -127,11 +110,7 @@ impl Recorder {
 }
 
 impl Processor for Recorder {
-    fn process(
-        &self,
-        job: &Job,
-        _slot: usize,
-    ) -> impl Future<Output = Result<Value, JobError>> + Send {
+    fn process(&self, job: &Job, _slot: usize) -> impl Future<Output = Result<Value, JobError>> + Send {
         let mut calls = self.calls.lock().unwrap();
         calls.push(job.clone());
         let n = calls.iter().filter(|c| c.id == job.id).count();
@@ -173,10 +152,7 @@ impl Running {
     async fn stop(self) {
         self.shutdown.cancel();
         let stopped = tokio::time::timeout(PATIENCE, self.task).await;
-        stopped
-            .expect("worker stops")
-            .expect("worker task")
-            .expect("worker run");
+        stopped.expect("worker stops").expect("worker task").expect("worker run");
     }
 }
 
@@ -188,23 +164,15 @@ async fn connect(server: &RedisServer) -> MultiplexedConnection {
 }
 
 /// Subscribes to `channel` and returns the stream of payloads.
-async fn subscribe(
-    server: &RedisServer,
-    channel: &str,
-) -> impl futures::Stream<Item = String> + Unpin + use<> {
+async fn subscribe(server: &RedisServer, channel: &str) -> impl futures::Stream<Item = String> + Unpin + use<> {
     let client = redis::Client::open(server.url()).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
     pubsub.subscribe(channel).await.unwrap();
-    pubsub
-        .into_on_message()
-        .map(|m| m.get_payload::<String>().unwrap())
+    pubsub.into_on_message().map(|m| m.get_payload::<String>().unwrap())
 }
 
 async fn next_message(stream: &mut (impl futures::Stream<Item = String> + Unpin)) -> Value {
-    let payload = tokio::time::timeout(PATIENCE, stream.next())
-        .await
-        .expect("a message in time")
-        .unwrap();
+    let payload = tokio::time::timeout(PATIENCE, stream.next()).await.expect("a message in time").unwrap();
     serde_json::from_str(&payload).expect("message is JSON")
 }
 
@@ -251,10 +219,7 @@ async fn connect_fails_fast_when_redis_is_down() {
     let url = format!("redis://127.0.0.1:{}", lingo_testkit::free_port());
     let started = Instant::now();
     let result = Worker::connect(settings(&url)).await;
-    assert!(
-        matches!(result, Err(QueueError::Connect { .. })),
-        "got {result:?}"
-    );
+    assert!(matches!(result, Err(QueueError::Connect { .. })), "got {result:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -273,40 +238,17 @@ async fn completes_with_returnvalue_and_publishes_it() {
     let message = next_message(&mut completed).await;
     assert_eq!(message["jobId"], json!(id));
     let val = message["val"].as_str().expect("val is a JSON string");
-    assert_eq!(
-        serde_json::from_str::<Value>(val).unwrap(),
-        json!({ "doubled": 42, "text": "héllo \"q\"" })
-    );
+    assert_eq!(serde_json::from_str::<Value>(val).unwrap(), json!({ "doubled": 42, "text": "héllo \"q\"" }));
 
-    eventually(
-        "the job is in completed",
-        finished(&con, "completed", &id).await,
-    )
-    .await;
+    eventually("the job is in completed", finished(&con, "completed", &id).await).await;
     let returnvalue = field(&mut con, &id, "returnvalue").await.unwrap();
     assert_eq!(returnvalue, val);
-    let processed: u64 = field(&mut con, &id, "processedOn")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let finished_on: u64 = field(&mut con, &id, "finishedOn")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
+    let processed: u64 = field(&mut con, &id, "processedOn").await.unwrap().parse().unwrap();
+    let finished_on: u64 = field(&mut con, &id, "finishedOn").await.unwrap().parse().unwrap();
     assert!(processed <= finished_on);
-    assert_eq!(
-        field(&mut con, &id, "attemptsMade").await,
-        None,
-        "untouched on success"
-    );
+    assert_eq!(field(&mut con, &id, "attemptsMade").await, None, "untouched on success");
     assert_eq!(con.llen::<_, usize>(key("active")).await.unwrap(), 0);
-    assert!(
-        !con.exists::<_, bool>(key(&format!("{id}:lock")))
-            .await
-            .unwrap()
-    );
+    assert!(!con.exists::<_, bool>(key(&format!("{id}:lock"))).await.unwrap());
     assert_eq!(processor.calls()[0].attempts_made, 0);
     worker.stop().await;
 }
@@ -315,38 +257,15 @@ async fn completes_with_returnvalue_and_publishes_it() {
 async fn delayed_job_is_promoted_when_due() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;
-    let worker = start(
-        settings(&server.url()),
-        Recorder::new(|_, _| async { Ok(Value::Null) }),
-    )
-    .await;
+    let worker = start(settings(&server.url()), Recorder::new(|_, _| async { Ok(Value::Null) })).await;
     let id = add(&mut con, json!({}), json!({ "delay": 800 })).await;
 
-    eventually(
-        "the delayed job completes",
-        finished(&con, "completed", &id).await,
-    )
-    .await;
-    let timestamp: u64 = field(&mut con, &id, "timestamp")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    let processed: u64 = field(&mut con, &id, "processedOn")
-        .await
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        processed >= timestamp + 800,
-        "ran {} ms after creation",
-        processed - timestamp
-    );
+    eventually("the delayed job completes", finished(&con, "completed", &id).await).await;
+    let timestamp: u64 = field(&mut con, &id, "timestamp").await.unwrap().parse().unwrap();
+    let processed: u64 = field(&mut con, &id, "processedOn").await.unwrap().parse().unwrap();
+    assert!(processed >= timestamp + 800, "ran {} ms after creation", processed - timestamp);
     assert_eq!(field(&mut con, &id, "delay").await.as_deref(), Some("0"));
-    assert_eq!(
-        field(&mut con, &id, "returnvalue").await.as_deref(),
-        Some("null")
-    );
+    assert_eq!(field(&mut con, &id, "returnvalue").await.as_deref(), Some("null"));
     worker.stop().await;
 }
 
@@ -355,8 +274,7 @@ async fn retries_with_exponential_backoff_then_fails() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;
     let mut failed = subscribe(&server, &key("failed")).await;
-    let processor =
-        Recorder::new(|_, n| async move { Err(JobError::Retryable(format!("boom {n}"))) });
+    let processor = Recorder::new(|_, n| async move { Err(JobError::Retryable(format!("boom {n}"))) });
     let worker = start(settings(&server.url()), processor.clone()).await;
     let opts = json!({ "attempts": 3, "backoff": { "type": "exponential", "delay": 200 } });
     let id = add(&mut con, json!({}), opts).await;
@@ -364,22 +282,12 @@ async fn retries_with_exponential_backoff_then_fails() {
     let message = next_message(&mut failed).await;
     assert_eq!(message, json!({ "jobId": id, "val": "boom 3" }));
     assert!(in_set(&mut con, "failed", &id).await);
-    assert_eq!(
-        field(&mut con, &id, "attemptsMade").await.as_deref(),
-        Some("3")
-    );
-    assert_eq!(
-        field(&mut con, &id, "failedReason").await.as_deref(),
-        Some("boom 3")
-    );
-    let stacktrace: Vec<String> =
-        serde_json::from_str(&field(&mut con, &id, "stacktrace").await.unwrap()).unwrap();
+    assert_eq!(field(&mut con, &id, "attemptsMade").await.as_deref(), Some("3"));
+    assert_eq!(field(&mut con, &id, "failedReason").await.as_deref(), Some("boom 3"));
+    let stacktrace: Vec<String> = serde_json::from_str(&field(&mut con, &id, "stacktrace").await.unwrap()).unwrap();
     assert_eq!(stacktrace.len(), 3);
     let calls = processor.calls();
-    assert_eq!(
-        calls.iter().map(|c| c.attempts_made).collect::<Vec<_>>(),
-        [0, 1, 2]
-    );
+    assert_eq!(calls.iter().map(|c| c.attempts_made).collect::<Vec<_>>(), [0, 1, 2]);
     assert_eq!(con.zcard::<_, usize>(key("delayed")).await.unwrap(), 0);
     worker.stop().await;
 }
@@ -389,28 +297,14 @@ async fn immediate_retry_without_backoff_then_success() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;
     let processor = Recorder::new(|_, n| async move {
-        if n == 1 {
-            Err(JobError::Retryable("first fails".into()))
-        } else {
-            Ok(json!("ok2"))
-        }
+        if n == 1 { Err(JobError::Retryable("first fails".into())) } else { Ok(json!("ok2")) }
     });
     let worker = start(settings(&server.url()), processor.clone()).await;
     let id = add(&mut con, json!({}), json!({ "attempts": 2 })).await;
 
-    eventually(
-        "the retried job completes",
-        finished(&con, "completed", &id).await,
-    )
-    .await;
-    assert_eq!(
-        field(&mut con, &id, "returnvalue").await.as_deref(),
-        Some("\"ok2\"")
-    );
-    assert_eq!(
-        field(&mut con, &id, "attemptsMade").await.as_deref(),
-        Some("1")
-    );
+    eventually("the retried job completes", finished(&con, "completed", &id).await).await;
+    assert_eq!(field(&mut con, &id, "returnvalue").await.as_deref(), Some("\"ok2\""));
+    assert_eq!(field(&mut con, &id, "attemptsMade").await.as_deref(), Some("1"));
     assert_eq!(processor.calls().len(), 2);
     worker.stop().await;
 }
@@ -422,25 +316,11 @@ async fn fatal_fails_at_once() {
     let mut failed = subscribe(&server, &key("failed")).await;
     let processor = Recorder::new(|_, _| async { Err(JobError::Fatal("bad input".into())) });
     let worker = start(settings(&server.url()), processor.clone()).await;
-    let id = add(
-        &mut con,
-        json!({}),
-        json!({ "attempts": 5, "backoff": 100 }),
-    )
-    .await;
+    let id = add(&mut con, json!({}), json!({ "attempts": 5, "backoff": 100 })).await;
 
-    assert_eq!(
-        next_message(&mut failed).await,
-        json!({ "jobId": id, "val": "bad input" })
-    );
-    assert_eq!(
-        field(&mut con, &id, "attemptsMade").await.as_deref(),
-        Some("1")
-    );
-    assert_eq!(
-        field(&mut con, &id, "failedReason").await.as_deref(),
-        Some("bad input")
-    );
+    assert_eq!(next_message(&mut failed).await, json!({ "jobId": id, "val": "bad input" }));
+    assert_eq!(field(&mut con, &id, "attemptsMade").await.as_deref(), Some("1"));
+    assert_eq!(field(&mut con, &id, "failedReason").await.as_deref(), Some("bad input"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(processor.calls().len(), 1);
     worker.stop().await;
@@ -452,10 +332,7 @@ async fn rate_limited_runs_again_without_using_an_attempt() {
     let mut con = connect(&server).await;
     let processor = Recorder::new(|_, n| async move {
         if n == 1 {
-            Err(JobError::RateLimited {
-                message: "429".into(),
-                retry_after: Duration::from_millis(300),
-            })
+            Err(JobError::RateLimited { message: "429".into(), retry_after: Duration::from_millis(300) })
         } else {
             Ok(json!({ "ok": true }))
         }
@@ -463,11 +340,7 @@ async fn rate_limited_runs_again_without_using_an_attempt() {
     let worker = start(settings(&server.url()), processor.clone()).await;
     let id = add(&mut con, json!({}), json!({})).await;
 
-    eventually(
-        "the rate-limited job completes",
-        finished(&con, "completed", &id).await,
-    )
-    .await;
+    eventually("the rate-limited job completes", finished(&con, "completed", &id).await).await;
     let calls = processor.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[1].attempts_made, 0, "no attempt used");
@@ -480,20 +353,8 @@ async fn rate_limited_runs_again_without_using_an_attempt() {
 async fn prioritized_jobs_run_first_lowest_number_first() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;
-    for (name, priority) in [
-        ("n1", 0),
-        ("n2", 0),
-        ("p10", 10),
-        ("p1", 1),
-        ("n3", 0),
-        ("p5", 5),
-    ] {
-        add(
-            &mut con,
-            json!({ "name": name }),
-            json!({ "priority": priority }),
-        )
-        .await;
+    for (name, priority) in [("n1", 0), ("n2", 0), ("p10", 10), ("p1", 1), ("n3", 0), ("p5", 5)] {
+        add(&mut con, json!({ "name": name }), json!({ "priority": priority })).await;
     }
     let processor = Recorder::new(|_, _| async { Ok(Value::Null) });
     let worker = start(settings(&server.url()), processor.clone()).await;
@@ -507,12 +368,7 @@ async fn prioritized_jobs_run_first_lowest_number_first() {
     let order: Vec<String> = processor
         .calls()
         .iter()
-        .map(|job| {
-            serde_json::from_str::<Value>(&job.data).unwrap()["name"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|job| serde_json::from_str::<Value>(&job.data).unwrap()["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(order, ["p1", "p5", "p10", "n1", "n2", "n3"]);
     assert_eq!(con.zcard::<_, usize>(key("priority")).await.unwrap(), 0);
@@ -545,11 +401,7 @@ async fn paused_queue_is_not_taken_until_resumed() {
     let _: usize = con.del(key("meta-paused")).await.unwrap();
     let _: usize = con.hdel(key("meta"), "paused").await.unwrap();
     for id in &ids {
-        eventually(
-            "resumed jobs complete",
-            finished(&con, "completed", id).await,
-        )
-        .await;
+        eventually("resumed jobs complete", finished(&con, "completed", id).await).await;
     }
     assert_eq!(processor.calls().len(), 3);
     worker.stop().await;
@@ -560,17 +412,10 @@ async fn remove_on_complete_deletes_the_job_but_still_publishes() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;
     let mut completed = subscribe(&server, &key("completed")).await;
-    let worker = start(
-        settings(&server.url()),
-        Recorder::new(|_, _| async { Ok(json!(7)) }),
-    )
-    .await;
+    let worker = start(settings(&server.url()), Recorder::new(|_, _| async { Ok(json!(7)) })).await;
     let id = add(&mut con, json!({}), json!({ "removeOnComplete": true })).await;
 
-    assert_eq!(
-        next_message(&mut completed).await,
-        json!({ "jobId": id, "val": "7" })
-    );
+    assert_eq!(next_message(&mut completed).await, json!({ "jobId": id, "val": "7" }));
     eventually("the job hash is deleted", || {
         let mut con = con.clone();
         let id = id.clone();
@@ -590,27 +435,14 @@ async fn stalled_job_of_a_crashed_worker_is_recovered() {
     let id = add(&mut con, json!({}), json!({})).await;
     // A worker took the job and died: in active, its lock about to expire.
     let _: Option<String> = con.rpoplpush(key("wait"), key("active")).await.unwrap();
-    let _: () = con
-        .pset_ex(key(&format!("{id}:lock")), "dead-worker", 300)
-        .await
-        .unwrap();
+    let _: () = con.pset_ex(key(&format!("{id}:lock")), "dead-worker", 300).await.unwrap();
     let processor = Recorder::new(|_, _| async { Ok(json!("recovered")) });
     let worker = start(settings(&server.url()), processor.clone()).await;
 
-    let recovered = tokio::time::timeout(PATIENCE, stalled.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let recovered = tokio::time::timeout(PATIENCE, stalled.next()).await.unwrap().unwrap();
     assert_eq!(recovered, id);
-    eventually(
-        "the stalled job completes",
-        finished(&con, "completed", &id).await,
-    )
-    .await;
-    assert_eq!(
-        field(&mut con, &id, "stalledCounter").await.as_deref(),
-        Some("1")
-    );
+    eventually("the stalled job completes", finished(&con, "completed", &id).await).await;
+    assert_eq!(field(&mut con, &id, "stalledCounter").await.as_deref(), Some("1"));
     assert_eq!(processor.calls().len(), 1);
     worker.stop().await;
 }
@@ -633,23 +465,11 @@ async fn graceful_shutdown_finishes_a_long_job_that_keeps_its_lock() {
     let worker = start(settings(&server.url()), processor.clone()).await;
     let id = add(&mut con, json!({}), json!({})).await;
 
-    tokio::time::timeout(PATIENCE, started.notified())
-        .await
-        .expect("job started");
+    tokio::time::timeout(PATIENCE, started.notified()).await.expect("job started");
     worker.stop().await;
-    assert!(
-        in_set(&mut con, "completed", &id).await,
-        "finished before run returned"
-    );
-    assert_eq!(
-        field(&mut con, &id, "returnvalue").await.as_deref(),
-        Some("\"done\"")
-    );
-    assert_eq!(
-        field(&mut con, &id, "stalledCounter").await,
-        None,
-        "never stalled"
-    );
+    assert!(in_set(&mut con, "completed", &id).await, "finished before run returned");
+    assert_eq!(field(&mut con, &id, "returnvalue").await.as_deref(), Some("\"done\""));
+    assert_eq!(field(&mut con, &id, "stalledCounter").await, None, "never stalled");
     assert_eq!(processor.calls().len(), 1);
 }
 
@@ -685,11 +505,7 @@ async fn reconnects_after_redis_restart() {
     let processor = Recorder::new(|_, _| async { Ok(json!("ok")) });
     let worker = start(settings(&server.url()), processor.clone()).await;
     let first = add(&mut con, json!({ "before": true }), json!({})).await;
-    eventually(
-        "the first job completes",
-        finished(&con, "completed", &first).await,
-    )
-    .await;
+    eventually("the first job completes", finished(&con, "completed", &first).await).await;
 
     // Down for a while (the worker backs off), then back, empty.
     tokio::task::block_in_place(|| {
@@ -703,11 +519,7 @@ async fn reconnects_after_redis_restart() {
         ids.push(add(&mut con, json!({ "after": n }), json!({})).await);
     }
     for id in &ids {
-        eventually(
-            "jobs added after the restart complete",
-            finished(&con, "completed", id).await,
-        )
-        .await;
+        eventually("jobs added after the restart complete", finished(&con, "completed", id).await).await;
     }
     assert_eq!(processor.calls().len(), 4);
     worker.stop().await;
@@ -730,9 +542,7 @@ async fn outcome_is_written_after_connections_drop_mid_job() {
     let worker = start(settings(&server.url()), processor.clone()).await;
     let id = add(&mut con, json!({}), json!({})).await;
 
-    tokio::time::timeout(PATIENCE, started.notified())
-        .await
-        .expect("job started");
+    tokio::time::timeout(PATIENCE, started.notified()).await.expect("job started");
     // Every worker connection is cut while the job runs; no data is lost.
     let _: String = redis::cmd("CLIENT")
         .arg("KILL")
@@ -744,21 +554,10 @@ async fn outcome_is_written_after_connections_drop_mid_job() {
         .await
         .unwrap()
         .to_string();
-    eventually(
-        "the job completes anyway",
-        finished(&con, "completed", &id).await,
-    )
-    .await;
-    assert_eq!(
-        field(&mut con, &id, "returnvalue").await.as_deref(),
-        Some("\"survived\"")
-    );
+    eventually("the job completes anyway", finished(&con, "completed", &id).await).await;
+    assert_eq!(field(&mut con, &id, "returnvalue").await.as_deref(), Some("\"survived\""));
     let next = add(&mut con, json!({}), json!({})).await;
-    eventually(
-        "later jobs complete too",
-        finished(&con, "completed", &next).await,
-    )
-    .await;
+    eventually("later jobs complete too", finished(&con, "completed", &next).await).await;
     assert_eq!(processor.calls().len(), 2);
     worker.stop().await;
 }
@@ -772,8 +571,5 @@ async fn idle_worker_stops_without_waiting_out_its_blocking_fetch() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let stopping = Instant::now();
     worker.stop().await;
-    assert!(
-        stopping.elapsed() < Duration::from_secs(20),
-        "blocked fetch was unblocked"
-    );
+    assert!(stopping.elapsed() < Duration::from_secs(20), "blocked fetch was unblocked");
 }

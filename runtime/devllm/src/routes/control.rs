@@ -38,12 +38,7 @@ pub(crate) fn router() -> Router<App> {
         .route("/stats", get(stats))
         .route("/stats/reset", post(reset_stats))
         .route("/faults", get(faults).post(set_faults))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                "no such endpoint on lingo's stand-in LLM server\n",
-            )
-        })
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such endpoint on lingo's stand-in LLM server\n") })
 }
 
 async fn stats(State(app): State<App>) -> Json<Value> {
@@ -72,24 +67,14 @@ struct FaultUpdate {
 
 async fn set_faults(State(app): State<App>, body: Bytes) -> Response {
     match parse_update(&body) {
-        Ok((update, fault)) => {
-            Json(view(&app.faults.update(|s| apply(s, &update, fault)))).into_response()
-        }
-        Err(message) => {
-            (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
-        }
+        Ok((update, fault)) => Json(view(&app.faults.update(|s| apply(s, &update, fault)))).into_response(),
+        Err(message) => (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response(),
     }
 }
 
 fn parse_update(body: &[u8]) -> Result<(FaultUpdate, Option<Fault>), String> {
-    let update: FaultUpdate =
-        serde_json::from_slice(body).map_err(|e| format!("invalid `/faults` body: {e}"))?;
-    let fault = update
-        .fault
-        .as_deref()
-        .map(str::parse::<Fault>)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let update: FaultUpdate = serde_json::from_slice(body).map_err(|e| format!("invalid `/faults` body: {e}"))?;
+    let fault = update.fault.as_deref().map(str::parse::<Fault>).transpose().map_err(|e| e.to_string())?;
     if let Some(rate) = update.fail_rate {
         check_fail_rate(rate)?;
     }
@@ -149,45 +134,21 @@ mod tests {
     #[test]
     fn fault_alone_means_always() {
         let s = updated(r#"{"fault": "status:503"}"#).unwrap();
-        assert_eq!(
-            (s.fault, s.fail_rate),
-            (
-                Fault::Status {
-                    code: 503,
-                    retry_after_secs: 1
-                },
-                1.0
-            )
-        );
+        assert_eq!((s.fault, s.fail_rate), (Fault::Status { code: 503, retry_after_secs: 1 }, 1.0));
     }
 
     #[test]
     fn rate_alone_keeps_the_fault_and_both_together_apply() {
         assert_eq!(updated(r#"{"fail_rate": 0.5}"#).unwrap().fail_rate, 0.5);
         let s = updated(r#"{"fault": "drop", "fail_rate": 0.5, "latency_ms": 10}"#).unwrap();
-        assert_eq!(
-            (s.fault, s.fail_rate, s.latency),
-            (Fault::DropConnection, 0.5, Duration::from_millis(10))
-        );
+        assert_eq!((s.fault, s.fail_rate, s.latency), (Fault::DropConnection, 0.5, Duration::from_millis(10)));
     }
 
     #[test]
     fn bad_updates_say_why() {
-        assert!(
-            updated(r#"{"fault": "explode"}"#)
-                .unwrap_err()
-                .contains("unknown fault `explode`")
-        );
-        assert!(
-            updated(r#"{"fail_rate": 2}"#)
-                .unwrap_err()
-                .contains("fail_rate")
-        );
-        assert!(
-            updated(r#"{"latency": 5}"#)
-                .unwrap_err()
-                .contains("unknown field")
-        );
+        assert!(updated(r#"{"fault": "explode"}"#).unwrap_err().contains("unknown fault `explode`"));
+        assert!(updated(r#"{"fail_rate": 2}"#).unwrap_err().contains("fail_rate"));
+        assert!(updated(r#"{"latency": 5}"#).unwrap_err().contains("unknown field"));
         assert!(updated("not json").is_err());
     }
 }

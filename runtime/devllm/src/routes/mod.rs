@@ -61,9 +61,7 @@ impl AppState {
         let Some(key) = &self.api_key else {
             return true;
         };
-        authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .is_some_and(|given| given.trim() == key)
+        authorization.and_then(|h| h.strip_prefix("Bearer ")).is_some_and(|given| given.trim() == key)
     }
 
     /// Sleeps `delay`; `false` if shutdown came first.
@@ -89,10 +87,7 @@ pub(crate) fn router(app: App) -> Router {
 }
 
 async fn mark_stand_in(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        HeaderName::from_static(STAND_IN_HEADER),
-        HeaderValue::from_static("true"),
-    );
+    response.headers_mut().insert(HeaderName::from_static(STAND_IN_HEADER), HeaderValue::from_static("true"));
     response
 }
 
@@ -108,19 +103,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        let authorization = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let conn = parts
-            .extensions
-            .get::<ConnectInfo<ConnHandle>>()
-            .map(|c| c.0.clone());
-        Ok(Caller {
-            authorization,
-            conn,
-        })
+        let authorization = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let conn = parts.extensions.get::<ConnectInfo<ConnHandle>>().map(|c| c.0.clone());
+        Ok(Caller { authorization, conn })
     }
 }
 
@@ -145,11 +130,7 @@ impl Shape {
             Shape::Ollama => ollama::MALFORMED_BODY,
             Shape::OpenAi => openai::MALFORMED_BODY,
         };
-        (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response()
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 }
 
@@ -172,35 +153,24 @@ pub(crate) async fn answer<T: DeserializeOwned + Default>(
     let started = Instant::now();
     app.stats.hit(call.path);
     if !app.authorized(call.caller.authorization.as_deref()) {
-        return call
-            .shape
-            .error(StatusCode::UNAUTHORIZED, "Incorrect API key provided");
+        return call.shape.error(StatusCode::UNAUTHORIZED, "Incorrect API key provided");
     }
     let request = match call.body.map(serde_json::from_slice::<T>).transpose() {
         Ok(request) => request.unwrap_or_default(),
         Err(err) => {
-            return call.shape.error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid request body: {err}"),
-            );
+            return call.shape.error(StatusCode::BAD_REQUEST, &format!("invalid request body: {err}"));
         }
     };
     let plan = app.faults.plan();
     if !app.pause(plan.delay).await {
-        return call.shape.error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the stand-in server is shutting down",
-        );
+        return call.shape.error(StatusCode::SERVICE_UNAVAILABLE, "the stand-in server is shutting down");
     }
     if plan.fault != Fault::None {
         tracing::debug!(path = call.path, fault = %plan.fault, "injecting fault");
     }
     match plan.fault {
         Fault::None | Fault::Slow(_) => reply(request, started.elapsed()),
-        Fault::Status {
-            code,
-            retry_after_secs,
-        } => status_fault(call.shape, code, retry_after_secs),
+        Fault::Status { code, retry_after_secs } => status_fault(call.shape, code, retry_after_secs),
         Fault::MalformedJson => call.shape.malformed(),
         Fault::DropConnection => drop_connection(call.shape, call.caller),
     }
@@ -211,9 +181,7 @@ fn status_fault(shape: Shape, code: u16, retry_after_secs: u64) -> Response {
     let message = format!("injected fault: status {code} from lingo's stand-in LLM server");
     let mut response = shape.error(status, &message);
     if matches!(code, 429 | 503) {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
     }
     response
 }
@@ -225,10 +193,7 @@ fn drop_connection(shape: Shape, caller: &Caller) -> Response {
             conn.kill();
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        None => shape.error(
-            StatusCode::BAD_GATEWAY,
-            "`drop` fault needs lingo-devllm's own listener",
-        ),
+        None => shape.error(StatusCode::BAD_GATEWAY, "`drop` fault needs lingo-devllm's own listener"),
     }
 }
 

@@ -24,8 +24,7 @@ use crate::phrases::translate;
 use crate::prompt::{self, Turn};
 
 /// Sent instead of a reply by the `malformed` fault: cut off mid-JSON.
-pub(crate) const MALFORMED_BODY: &str =
-    r#"{"model":"lingo-stand-in","message":{"role":"assistant","content":"#;
+pub(crate) const MALFORMED_BODY: &str = r#"{"model":"lingo-stand-in","message":{"role":"assistant","content":"#;
 
 pub(crate) fn error_body(message: &str) -> Value {
     json!({ "error": message })
@@ -57,24 +56,13 @@ pub(crate) struct GenerateRequest {
 }
 
 pub(crate) async fn chat(State(app): State<App>, caller: Caller, body: Bytes) -> Response {
-    let call = Call {
-        shape: Shape::Ollama,
-        path: "/api/chat",
-        caller: &caller,
-        body: Some(&body),
-    };
+    let call = Call { shape: Shape::Ollama, path: "/api/chat", caller: &caller, body: Some(&body) };
     answer(&app, call, |request: ChatRequest, spent| {
         let Some(model) = request.model.filter(|m| !m.is_empty()) else {
             return model_required();
         };
-        let turns: Vec<Turn<'_>> = request
-            .messages
-            .iter()
-            .map(|m| Turn {
-                role: &m.role,
-                content: &m.content,
-            })
-            .collect();
+        let turns: Vec<Turn<'_>> =
+            request.messages.iter().map(|m| Turn { role: &m.role, content: &m.content }).collect();
         let job = prompt::from_chat(&turns);
         let content = translate(&job.text, &job.target);
         let prompt_tokens = request.messages.iter().map(|m| tokens(&m.content)).sum();
@@ -86,12 +74,7 @@ pub(crate) async fn chat(State(app): State<App>, caller: Caller, body: Bytes) ->
 }
 
 pub(crate) async fn generate(State(app): State<App>, caller: Caller, body: Bytes) -> Response {
-    let call = Call {
-        shape: Shape::Ollama,
-        path: "/api/generate",
-        caller: &caller,
-        body: Some(&body),
-    };
+    let call = Call { shape: Shape::Ollama, path: "/api/generate", caller: &caller, body: Some(&body) };
     answer(&app, call, |request: GenerateRequest, spent| {
         let Some(model) = request.model.filter(|m| !m.is_empty()) else {
             return model_required();
@@ -107,12 +90,7 @@ pub(crate) async fn generate(State(app): State<App>, caller: Caller, body: Bytes
 }
 
 pub(crate) async fn tags(State(app): State<App>, caller: Caller) -> Response {
-    let call = Call {
-        shape: Shape::Ollama,
-        path: "/api/tags",
-        caller: &caller,
-        body: None,
-    };
+    let call = Call { shape: Shape::Ollama, path: "/api/tags", caller: &caller, body: None };
     let modified_at = rfc3339(app.started);
     answer(&app, call, |(): (), _| {
         let name = format!("{MODEL_NAME}:latest");
@@ -156,11 +134,7 @@ fn respond(reply: Value, stream: Option<bool>) -> Response {
     if stream == Some(false) {
         return Json(reply).into_response();
     }
-    (
-        [(CONTENT_TYPE, "application/x-ndjson")],
-        format!("{reply}\n"),
-    )
-        .into_response()
+    ([(CONTENT_TYPE, "application/x-ndjson")], format!("{reply}\n")).into_response()
 }
 
 fn rfc3339(time: SystemTime) -> String {

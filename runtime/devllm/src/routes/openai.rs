@@ -25,8 +25,7 @@ use crate::phrases::translate;
 use crate::prompt::{self, Turn};
 
 /// Sent instead of a reply by the `malformed` fault: cut off mid-JSON.
-pub(crate) const MALFORMED_BODY: &str =
-    r#"{"id":"chatcmpl-devllm-malformed","object":"chat.completion","choices": ["#;
+pub(crate) const MALFORMED_BODY: &str = r#"{"id":"chatcmpl-devllm-malformed","object":"chat.completion","choices": ["#;
 
 pub(crate) fn error_body(status: StatusCode, message: &str) -> Value {
     let (kind, code) = match status.as_u16() {
@@ -60,68 +59,30 @@ struct Message {
 fn text_of(content: &Value) -> String {
     match content {
         Value::String(text) => text.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
         _ => String::new(),
     }
 }
 
-pub(crate) async fn chat_completions(
-    State(app): State<App>,
-    caller: Caller,
-    body: Bytes,
-) -> Response {
-    let call = Call {
-        shape: Shape::OpenAi,
-        path: "/v1/chat/completions",
-        caller: &caller,
-        body: Some(&body),
-    };
+pub(crate) async fn chat_completions(State(app): State<App>, caller: Caller, body: Bytes) -> Response {
+    let call = Call { shape: Shape::OpenAi, path: "/v1/chat/completions", caller: &caller, body: Some(&body) };
     answer(&app, call, |request: CompletionRequest, _| {
-        let model = request
-            .model
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| MODEL_NAME.to_owned());
-        let texts: Vec<(String, String)> = request
-            .messages
-            .iter()
-            .map(|m| (m.role.clone(), text_of(&m.content)))
-            .collect();
-        let turns: Vec<Turn<'_>> = texts
-            .iter()
-            .map(|(role, content)| Turn { role, content })
-            .collect();
+        let model = request.model.filter(|m| !m.is_empty()).unwrap_or_else(|| MODEL_NAME.to_owned());
+        let texts: Vec<(String, String)> =
+            request.messages.iter().map(|m| (m.role.clone(), text_of(&m.content))).collect();
+        let turns: Vec<Turn<'_>> = texts.iter().map(|(role, content)| Turn { role, content }).collect();
         let job = prompt::from_chat(&turns);
         let content = translate(&job.text, &job.target);
-        let reply = Reply {
-            id: format!("chatcmpl-devllm-{:08x}", app.next_reply()),
-            created: unix_now(),
-            model,
-        };
+        let reply = Reply { id: format!("chatcmpl-devllm-{:08x}", app.next_reply()), created: unix_now(), model };
         let prompt_tokens: u64 = texts.iter().map(|(_, text)| tokens(text)).sum();
-        if request.stream {
-            reply.events(&content)
-        } else {
-            reply.completion(&content, prompt_tokens)
-        }
+        if request.stream { reply.events(&content) } else { reply.completion(&content, prompt_tokens) }
     })
     .await
 }
 
 pub(crate) async fn models(State(app): State<App>, caller: Caller) -> Response {
-    let call = Call {
-        shape: Shape::OpenAi,
-        path: "/v1/models",
-        caller: &caller,
-        body: None,
-    };
-    let created = app
-        .started
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let call = Call { shape: Shape::OpenAi, path: "/v1/models", caller: &caller, body: None };
+    let created = app.started.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     answer(&app, call, |(): (), _| {
         let model = json!({ "id": MODEL_NAME, "object": "model", "created": created, "owned_by": "lingo-devllm" });
         Json(json!({ "object": "list", "data": [model] })).into_response()
@@ -159,10 +120,7 @@ impl Reply {
     }
 
     fn events(&self, content: &str) -> Response {
-        let first = self.chunk(
-            json!({ "role": "assistant", "content": content }),
-            Value::Null,
-        );
+        let first = self.chunk(json!({ "role": "assistant", "content": content }), Value::Null);
         let last = self.chunk(json!({}), json!("stop"));
         let body = format!("data: {first}\n\ndata: {last}\n\ndata: [DONE]\n\n");
         ([(CONTENT_TYPE, "text/event-stream")], body).into_response()
@@ -180,7 +138,5 @@ impl Reply {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -63,7 +63,8 @@ pub struct Http {
 impl Http {
     /// Sends `request` if its origin is allowed, within the deadline.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
-        let url = reqwest::Url::parse(&request.url).map_err(|e| HttpError::InvalidRequest(format!("url `{}`: {e}", request.url)))?;
+        let url = reqwest::Url::parse(&request.url)
+            .map_err(|e| HttpError::InvalidRequest(format!("url `{}`: {e}", request.url)))?;
         let origin = self.check_origin(&url)?;
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {

@@ -118,7 +118,12 @@ impl Host for StageState {
         })
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>, ttl_seconds: Option<u64>) -> wasmtime::Result<Result<(), KvError>> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_seconds: Option<u64>,
+    ) -> wasmtime::Result<Result<(), KvError>> {
         if value.len() > self.kv.max_value {
             return Ok(Err(KvError::TooLarge(self.kv.max_value as u64)));
         }

@@ -60,7 +60,10 @@ fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, Str
         None => return Err("job data has no `targetLanguages`".into()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(format!("`targetLanguages` must be an array of language codes like [\"en\"], found {}", kind(other)));
+            return Err(format!(
+                "`targetLanguages` must be an array of language codes like [\"en\"], found {}",
+                kind(other)
+            ));
         }
     };
     if items.is_empty() {
@@ -135,10 +138,15 @@ mod tests {
 
     #[test]
     fn good_job() {
-        let job = TranslationJob::parse(r#"{"text":"안녕","targetLanguages":["EN","ja","en"],"sourceLanguage":"ko"}"#, &LIMITS).unwrap();
+        let job = TranslationJob::parse(
+            r#"{"text":"안녕","targetLanguages":["EN","ja","en"],"sourceLanguage":"ko"}"#,
+            &LIMITS,
+        )
+        .unwrap();
         assert_eq!(job.target_languages, ["en", "ja"]);
         assert_eq!(job.source_language.as_deref(), Some("ko"));
-        let job = TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &LIMITS).unwrap();
+        let job = TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &LIMITS)
+            .unwrap();
         assert_eq!(job.target_languages, ["pt-BR"]);
     }
 

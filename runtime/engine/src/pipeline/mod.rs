@@ -52,7 +52,12 @@ impl Pipeline {
     /// Loads the enabled stages of `config` for `tenant` and runs each
     /// plugin's own config check. Every problem is reported, as config errors
     /// pointing at the stage's `plugin` or `config`.
-    pub async fn load(config: &lingo_config::Pipeline, tenant: &str, services: &Services, plugins: &Plugins) -> Result<Self, ConfigErrors> {
+    pub async fn load(
+        config: &lingo_config::Pipeline,
+        tenant: &str,
+        services: &Services,
+        plugins: &Plugins,
+    ) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
         let mut stages = Vec::new();
         for spec in config.enabled_stages() {
@@ -70,7 +75,8 @@ impl Pipeline {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let mut inner = Inner { pre: vec![], translate: vec![], post: vec![], limits: config.limits, units: Coalescer::new() };
+        let mut inner =
+            Inner { pre: vec![], translate: vec![], post: vec![], limits: config.limits, units: Coalescer::new() };
         for stage in stages {
             match stage.phase {
                 Phase::Pre => inner.pre.push(stage),
@@ -133,7 +139,13 @@ impl Pipeline {
 
     /// Tells every translate stage a known translation, as `remember` after
     /// a translation by `import` (how `lingo cache-import` fills a cache).
-    pub async fn remember_known(&self, text: &str, source: Option<&str>, target: &str, translation: &str) -> Result<(), String> {
+    pub async fn remember_known(
+        &self,
+        text: &str,
+        source: Option<&str>,
+        target: &str,
+        translation: &str,
+    ) -> Result<(), String> {
         let request = Request {
             phase: crate::bindings::Phase::Translate,
             job_id: "import".into(),
@@ -143,7 +155,10 @@ impl Pipeline {
             translation: None,
         };
         for stage in &self.inner.translate {
-            stage.remember("import", &request, translation, "import").await.map_err(|e| format!("stage `{}`: {e}", stage.name))?;
+            stage
+                .remember("import", &request, translation, "import")
+                .await
+                .map_err(|e| format!("stage `{}`: {e}", stage.name))?;
         }
         Ok(())
     }
@@ -173,14 +188,16 @@ impl Pipeline {
 
 type LoadError = (&'static str, String, Option<String>);
 
-async fn load_stage(spec: &StageSpec, tenant: &str, services: &Services, plugins: &Plugins) -> Result<Stage, LoadError> {
+async fn load_stage(
+    spec: &StageSpec,
+    tenant: &str,
+    services: &Services,
+    plugins: &Plugins,
+) -> Result<Stage, LoadError> {
     let (name, wasm) = plugin_bytes(&spec.plugin)?;
     let plugin = plugins.get(&services.engine, &name, &wasm).map_err(|e| ("plugin", e.to_string(), None))?;
     let stage = Stage::new(spec, plugin, tenant, services.clone());
-    stage
-        .init()
-        .await
-        .map_err(|why| ("config", format!("plugin `{name}` rejected its config: {why}"), None))?;
+    stage.init().await.map_err(|why| ("config", format!("plugin `{name}` rejected its config: {why}"), None))?;
     Ok(stage)
 }
 
@@ -191,7 +208,10 @@ fn plugin_bytes(plugin: &PluginRef) -> Result<(String, std::borrow::Cow<'static,
             None => Err((
                 "plugin",
                 format!("no bundled plugin is called `{name}`"),
-                Some(format!("bundled plugins: {}; or give a path to a `.wasm` component", lingo_bundled::names().join(", "))),
+                Some(format!(
+                    "bundled plugins: {}; or give a path to a `.wasm` component",
+                    lingo_bundled::names().join(", ")
+                )),
             )),
         },
         PluginRef::File(path) => match std::fs::read(path) {

@@ -111,7 +111,14 @@ pub(super) async fn call_stage(
     }
 }
 
-async fn remember(passed: &[&Stage], job_id: &str, request: &Request, translation: &str, producer: &str, steps: &mut Vec<Step>) {
+async fn remember(
+    passed: &[&Stage],
+    job_id: &str,
+    request: &Request,
+    translation: &str,
+    producer: &str,
+    steps: &mut Vec<Step>,
+) {
     let target = request.target_language.as_deref();
     let calls = passed.iter().map(|stage| async move {
         let started = Instant::now();

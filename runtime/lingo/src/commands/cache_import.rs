@@ -34,7 +34,9 @@ pub async fn import(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode>
     let reader: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?))
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+        ))
     };
     let mut known = Vec::new();
     for (number, line) in reader.lines().enumerate() {
@@ -42,7 +44,9 @@ pub async fn import(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode>
         if line.trim().is_empty() {
             continue;
         }
-        let entry: Known = serde_json::from_str(&line).with_context(|| format!("line {}: expected {{\"text\", \"target\", \"translation\", \"source\"?}}", number + 1))?;
+        let entry: Known = serde_json::from_str(&line).with_context(|| {
+            format!("line {}: expected {{\"text\", \"target\", \"translation\", \"source\"?}}", number + 1)
+        })?;
         known.push(entry);
     }
     let count = known.len();

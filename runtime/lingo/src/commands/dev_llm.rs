@@ -9,7 +9,13 @@ use std::time::Duration;
 use anyhow::Context;
 use lingo_devllm::{DevLlm, DevLlmOptions, Fault};
 
-pub async fn serve(listen: SocketAddr, latency: Duration, jitter: Duration, fault: &str, fail_rate: Option<f64>) -> anyhow::Result<ExitCode> {
+pub async fn serve(
+    listen: SocketAddr,
+    latency: Duration,
+    jitter: Duration,
+    fault: &str,
+    fail_rate: Option<f64>,
+) -> anyhow::Result<ExitCode> {
     let fault: Fault = fault.parse().map_err(|e| anyhow::anyhow!("--fault: {e}"))?;
     let fail_rate = fail_rate.unwrap_or(if matches!(fault, Fault::None) { 0.0 } else { 1.0 });
     let options = DevLlmOptions { latency, jitter, fault, fail_rate, ..DevLlmOptions::default() };

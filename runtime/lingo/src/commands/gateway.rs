@@ -13,7 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::run::{on_signal, queue_settings};
 
-pub async fn serve(path: &Path, listen: Option<SocketAddr>, queue_timeout: Option<Duration>) -> anyhow::Result<ExitCode> {
+pub async fn serve(
+    path: &Path,
+    listen: Option<SocketAddr>,
+    queue_timeout: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
     let config = lingo_config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let protocol = match config.worker.protocol {
         Protocol::Bull => lingo_queue::Protocol::Bull,

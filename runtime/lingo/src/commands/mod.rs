@@ -17,8 +17,12 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config } => run::run(&config.config).await,
         Command::Check { config } => check::check(&config.config).await,
-        Command::Try { config, to, from, json, text } => try_line::try_line(&config.config, &to, from, json, &text).await,
-        Command::Gateway { config, listen, queue_timeout } => gateway::serve(&config.config, listen, queue_timeout).await,
+        Command::Try { config, to, from, json, text } => {
+            try_line::try_line(&config.config, &to, from, json, &text).await
+        }
+        Command::Gateway { config, listen, queue_timeout } => {
+            gateway::serve(&config.config, listen, queue_timeout).await
+        }
         Command::CacheImport { config, file } => cache_import::import(&config.config, &file).await,
         Command::Demo { keep_running } => demo::demo(keep_running).await,
         Command::DevLlm { listen, latency, jitter, fault, fail_rate } => {

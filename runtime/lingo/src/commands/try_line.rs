@@ -9,7 +9,13 @@ use lingo_engine::pipeline::{Decision, Step};
 
 use crate::services::{self, KvBackend};
 
-pub async fn try_line(path: &Path, to: &[String], from: Option<String>, json: bool, text: &str) -> anyhow::Result<ExitCode> {
+pub async fn try_line(
+    path: &Path,
+    to: &[String],
+    from: Option<String>,
+    json: bool,
+    text: &str,
+) -> anyhow::Result<ExitCode> {
     let config = lingo_config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let services = services::build(&config, KvBackend::Memory).await?;
     let pipeline = services::load_pipeline(&config, &services).await?;
@@ -59,4 +65,3 @@ fn print_steps(steps: &[Step]) {
         println!("{:<14} {:<10} {:<7} {:<11} {:>7.2} ms{detail}", step.stage, phase, target, step.decision.label(), ms);
     }
 }
-

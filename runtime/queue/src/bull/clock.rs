@@ -11,9 +11,7 @@ use tokio::time::Instant;
 
 /// Milliseconds since the Unix epoch, by this host's clock.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The `K(delayed)` score of job `id` due at `due_ms`; ids that are not
@@ -53,10 +51,7 @@ mod tests {
     fn delayed_score_matches_bull() {
         assert_eq!(delayed_score(1000, "4097"), 1000 * 4096 + 1);
         assert_eq!(delayed_score(1000, "custom-42"), 1000 * 4096);
-        assert_eq!(
-            due_text(delayed_score(1_795_668_936_272, "2")),
-            "1795668936272.0005"
-        );
+        assert_eq!(due_text(delayed_score(1_795_668_936_272, "2")), "1795668936272.0005");
         assert_eq!(parse_due("1795668936272.0005"), Some(1_795_668_936_272));
         assert_eq!(parse_due(""), None);
     }

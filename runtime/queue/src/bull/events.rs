@@ -17,12 +17,7 @@ use super::clock::parse_due;
 use super::health::Backoff;
 
 /// Forwards due times announced on `channel` to `due` until `stop`.
-pub(crate) async fn forward_delayed(
-    client: Client,
-    channel: String,
-    due: mpsc::Sender<u64>,
-    stop: CancellationToken,
-) {
+pub(crate) async fn forward_delayed(client: Client, channel: String, due: mpsc::Sender<u64>, stop: CancellationToken) {
     let mut backoff = Backoff::default();
     loop {
         tokio::select! {
@@ -40,12 +35,7 @@ pub(crate) async fn forward_delayed(
 }
 
 /// Subscribes and forwards until the connection ends.
-async fn listen(
-    client: &Client,
-    channel: &str,
-    due: &mpsc::Sender<u64>,
-    backoff: &mut Backoff,
-) -> RedisResult<()> {
+async fn listen(client: &Client, channel: &str, due: &mpsc::Sender<u64>, backoff: &mut Backoff) -> RedisResult<()> {
     let connect = client.get_async_pubsub();
     let mut pubsub = tokio::time::timeout(Duration::from_secs(2), connect)
         .await

@@ -72,17 +72,11 @@ impl Fetcher {
             return Ok(found(fetched));
         }
         let Some(id) = self.pop_reconnecting(shutdown, hard_stop).await? else {
-            return Ok(if shutdown.is_cancelled() {
-                Fetch::Stopped
-            } else {
-                Fetch::Idle
-            });
+            return Ok(if shutdown.is_cancelled() { Fetch::Stopped } else { Fetch::Idle });
         };
         self.drained = false;
         // Safe to repeat: locking an id we already locked just renews it.
-        let locked = health
-            .persist(hard_stop, || self.store.move_to_active(Some(&id)))
-            .await;
+        let locked = health.persist(hard_stop, || self.store.move_to_active(Some(&id))).await;
         Ok(locked.map_or(Fetch::Idle, found))
     }
 
@@ -98,10 +92,7 @@ impl Fetcher {
         }
         let (mut con, client_id) = self.blocking_connection().await?;
         let mut command = redis::cmd("BRPOPLPUSH");
-        command
-            .arg(&self.wait)
-            .arg(&self.active)
-            .arg(self.drain_secs);
+        command.arg(&self.wait).arg(&self.active).arg(self.drain_secs);
         let pop = command.query_async::<Option<String>>(&mut con);
         tokio::pin!(pop);
         let popped = tokio::select! {
@@ -164,15 +155,8 @@ impl Fetcher {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(self.drain_secs + 2)));
-        let mut con = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        let client_id = redis::cmd("CLIENT")
-            .arg("ID")
-            .query_async::<i64>(&mut con)
-            .await
-            .ok();
+        let mut con = self.client.get_multiplexed_async_connection_with_config(&config).await?;
+        let client_id = redis::cmd("CLIENT").arg("ID").query_async::<i64>(&mut con).await.ok();
         self.blocking = Some((con.clone(), client_id));
         Ok((con, client_id))
     }

@@ -24,11 +24,7 @@ pub(crate) struct Health {
 
 impl Health {
     pub fn new(url: String) -> Self {
-        Self {
-            url,
-            failures: AtomicU32::new(0),
-            down: AtomicBool::new(false),
-        }
+        Self { url, failures: AtomicU32::new(0), down: AtomicBool::new(false) }
     }
 
     /// Notes a successful round trip; logs the end of an outage.
@@ -144,9 +140,7 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_five_seconds() {
         let mut backoff = Backoff::default();
-        let delays: Vec<u64> = (0..8)
-            .map(|_| backoff.next_delay().as_millis() as u64)
-            .collect();
+        let delays: Vec<u64> = (0..8).map(|_| backoff.next_delay().as_millis() as u64).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
         backoff.reset();
         assert_eq!(backoff.next_delay(), Duration::from_millis(100));

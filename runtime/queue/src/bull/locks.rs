@@ -46,13 +46,7 @@ impl Renewal {
     }
 }
 
-async fn renew(
-    store: Store,
-    health: Arc<Health>,
-    id: String,
-    every: Duration,
-    stop: CancellationToken,
-) {
+async fn renew(store: Store, health: Arc<Health>, id: String, every: Duration, stop: CancellationToken) {
     let mut warned = false;
     let mut backoff = Backoff::default();
     let mut wait = every;

@@ -69,9 +69,7 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker")
-            .field("queue", &self.keys.base)
-            .finish_non_exhaustive()
+        f.debug_struct("Worker").field("queue", &self.keys.base).finish_non_exhaustive()
     }
 }
 
@@ -80,48 +78,31 @@ impl Worker {
     pub async fn connect(settings: QueueSettings) -> Result<Self, QueueError> {
         check_settings(&settings)?;
         let url = redact_url(&settings.redis_url);
-        let client =
-            Client::open(settings.redis_url.as_str()).map_err(|source| QueueError::InvalidUrl {
-                url: url.clone(),
-                source,
-            })?;
+        let client = Client::open(settings.redis_url.as_str())
+            .map_err(|source| QueueError::InvalidUrl { url: url.clone(), source })?;
         let con = ConnectionManager::new_with_config(client.clone(), manager_config())
             .await
-            .map_err(|source| QueueError::Connect {
-                url: url.clone(),
-                source,
-            })?;
+            .map_err(|source| QueueError::Connect { url: url.clone(), source })?;
         let keys = Arc::new(Keys::new(settings.key_prefix()));
         let token = uuid::Uuid::new_v4().to_string();
         let lock_ms = u64::try_from(settings.lock_duration.as_millis()).unwrap_or(u64::MAX);
         let store = Store::new(con, Arc::clone(&keys), token, lock_ms);
         let health = Arc::new(Health::new(url));
-        Ok(Self {
-            settings,
-            client,
-            keys,
-            store,
-            health,
-        })
+        Ok(Self { settings, client, keys, store, health })
     }
 
     /// Takes jobs and runs `processor` on them in `settings.concurrency` slots until `shutdown`
     /// is cancelled; then stops fetching, lets in-flight jobs finish within `settings.shutdown_grace`
     /// (renewing their locks meanwhile), and returns. Jobs not finished are left in `active` for
     /// stalled recovery (do not fail or move them).
-    pub async fn run<P: Processor>(
-        &self,
-        processor: Arc<P>,
-        shutdown: CancellationToken,
-    ) -> Result<(), QueueError> {
+    pub async fn run<P: Processor>(&self, processor: Arc<P>, shutdown: CancellationToken) -> Result<(), QueueError> {
         let s = &self.settings;
         info!(protocol = "bull", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
         info!("Concurrency: {} workers", s.concurrency);
         let hard_stop = CancellationToken::new();
         let grace = spawn_grace_timer(shutdown.clone(), hard_stop.clone(), s.shutdown_grace);
         let (delayed_tx, delayed_rx) = mpsc::channel(DELAYED_BACKLOG);
-        let housekeeping =
-            self.spawn_maintenance(delayed_tx.clone(), delayed_rx, shutdown.child_token());
+        let housekeeping = self.spawn_maintenance(delayed_tx.clone(), delayed_rx, shutdown.child_token());
         let ctx = JobContext {
             store: self.store.clone(),
             health: Arc::clone(&self.health),
@@ -130,8 +111,7 @@ impl Worker {
             delayed: delayed_tx,
         };
         let mut jobs = JoinSet::new();
-        self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown)
-            .await;
+        self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown).await;
         finish_in_flight(&mut jobs, &hard_stop).await;
         hard_stop.cancel();
         grace.abort();
@@ -152,12 +132,7 @@ impl Worker {
         shutdown: &CancellationToken,
     ) {
         let slots = Slots::new(self.settings.concurrency);
-        let mut fetcher = Fetcher::new(
-            self.client.clone(),
-            self.store.clone(),
-            &self.keys,
-            self.settings.drain_delay,
-        );
+        let mut fetcher = Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay);
         let mut backoff = Backoff::default();
         let mut slot = None;
         while !shutdown.is_cancelled() {
@@ -173,12 +148,7 @@ impl Worker {
                     backoff.reset();
                     self.health.ok();
                     let slot = slot.take().expect("a slot is held while fetching");
-                    jobs.spawn(runner::run_job(
-                        ctx.clone(),
-                        Arc::clone(processor),
-                        record,
-                        slot,
-                    ));
+                    jobs.spawn(runner::run_job(ctx.clone(), Arc::clone(processor), record, slot));
                 }
                 Ok(Fetch::Idle) => {
                     backoff.reset();
@@ -215,12 +185,7 @@ impl Worker {
                 s.max_stalled_count,
                 stop.clone(),
             )),
-            tokio::spawn(events::forward_delayed(
-                self.client.clone(),
-                self.keys.delayed.clone(),
-                delayed_tx,
-                stop,
-            )),
+            tokio::spawn(events::forward_delayed(self.client.clone(), self.keys.delayed.clone(), delayed_tx, stop)),
         ]
     }
 }
@@ -237,12 +202,7 @@ fn manager_config() -> ConnectionManagerConfig {
 }
 
 fn check_settings(settings: &QueueSettings) -> Result<(), QueueError> {
-    let invalid = |name, reason: &str| {
-        Err(QueueError::InvalidSetting {
-            name,
-            reason: reason.into(),
-        })
-    };
+    let invalid = |name, reason: &str| Err(QueueError::InvalidSetting { name, reason: reason.into() });
     if settings.concurrency == 0 {
         return invalid("concurrency", "must be at least 1");
     }
@@ -256,11 +216,7 @@ fn check_settings(settings: &QueueSettings) -> Result<(), QueueError> {
 }
 
 /// Cancels `hard_stop` once `shutdown_grace` has passed after `shutdown`.
-fn spawn_grace_timer(
-    shutdown: CancellationToken,
-    hard_stop: CancellationToken,
-    grace: Duration,
-) -> JoinHandle<()> {
+fn spawn_grace_timer(shutdown: CancellationToken, hard_stop: CancellationToken, grace: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         shutdown.cancelled().await;
         tokio::select! {
@@ -274,10 +230,7 @@ fn spawn_grace_timer(
 /// locked in active until their locks expire and stalled recovery runs them.
 async fn finish_in_flight(jobs: &mut JoinSet<()>, hard_stop: &CancellationToken) {
     if !jobs.is_empty() {
-        info!(
-            in_flight = jobs.len(),
-            "waiting for in-flight jobs to finish"
-        );
+        info!(in_flight = jobs.len(), "waiting for in-flight jobs to finish");
     }
     loop {
         tokio::select! {

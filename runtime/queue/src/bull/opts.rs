@@ -52,10 +52,7 @@ pub(crate) struct KeepJobs {
 
 impl KeepJobs {
     /// Keep every finished job (the option is absent or `false`).
-    pub const ALL: Self = Self {
-        count: -1,
-        age_secs: 0,
-    };
+    pub const ALL: Self = Self { count: -1, age_secs: 0 };
 }
 
 impl Default for JobOpts {
@@ -91,9 +88,7 @@ impl JobOpts {
             remove_on_fail: KeepJobs::parse(field("removeOnFail")),
             lifo: field("lifo").as_bool().unwrap_or(false),
             priority: number(field("priority")).map_or(0, |n| n as i64),
-            stack_trace_limit: number(field("stackTraceLimit"))
-                .filter(|n| *n > 0.0)
-                .map(|n| n as usize),
+            stack_trace_limit: number(field("stackTraceLimit")).filter(|n| *n > 0.0).map(|n| n as usize),
         }
     }
 }
@@ -128,20 +123,11 @@ impl Backoff {
 impl KeepJobs {
     fn parse(value: &Value) -> Self {
         match value {
-            Value::Bool(true) => Self {
-                count: 0,
-                age_secs: 0,
-            },
-            Value::Number(_) => Self {
-                count: number(value).map_or(-1, |n| n as i64),
-                age_secs: 0,
-            },
+            Value::Bool(true) => Self { count: 0, age_secs: 0 },
+            Value::Number(_) => Self { count: number(value).map_or(-1, |n| n as i64), age_secs: 0 },
             Value::Object(map) => Self {
                 count: map.get("count").and_then(number).map_or(-1, |n| n as i64),
-                age_secs: map
-                    .get("age")
-                    .and_then(number)
-                    .map_or(0, |n| n.max(0.0) as u64),
+                age_secs: map.get("age").and_then(number).map_or(0, |n| n.max(0.0) as u64),
             },
             _ => Self::ALL,
         }
@@ -159,11 +145,7 @@ fn number(value: &Value) -> Option<f64> {
 }
 
 fn delay_ms(ms: f64) -> u64 {
-    if ms.is_finite() {
-        (ms.round().max(0.0) as u64).min(MAX_DELAY_MS)
-    } else {
-        MAX_DELAY_MS
-    }
+    if ms.is_finite() { (ms.round().max(0.0) as u64).min(MAX_DELAY_MS) } else { MAX_DELAY_MS }
 }
 
 #[cfg(test)]
@@ -186,18 +168,9 @@ mod tests {
     fn backoff_forms() {
         let parse = |s: &str| JobOpts::parse(Some(s)).backoff;
         assert_eq!(parse(r#"{"backoff":300}"#), Some(Backoff::Fixed(300)));
-        assert_eq!(
-            parse(r#"{"backoff":{"type":"fixed","delay":50}}"#),
-            Some(Backoff::Fixed(50))
-        );
-        assert_eq!(
-            parse(r#"{"backoff":{"type":"exponential","delay":10}}"#),
-            Some(Backoff::Exponential(10))
-        );
-        assert_eq!(
-            parse(r#"{"backoff":{"type":"jitter","delay":10}}"#),
-            Some(Backoff::Unknown)
-        );
+        assert_eq!(parse(r#"{"backoff":{"type":"fixed","delay":50}}"#), Some(Backoff::Fixed(50)));
+        assert_eq!(parse(r#"{"backoff":{"type":"exponential","delay":10}}"#), Some(Backoff::Exponential(10)));
+        assert_eq!(parse(r#"{"backoff":{"type":"jitter","delay":10}}"#), Some(Backoff::Unknown));
         assert_eq!(Backoff::Unknown.delay_ms(3), 0);
         assert_eq!(parse(r#"{"attempts":3}"#), None);
     }
@@ -205,44 +178,14 @@ mod tests {
     #[test]
     fn keep_jobs_forms() {
         let parse = |s: &str| JobOpts::parse(Some(s)).remove_on_complete;
-        assert_eq!(
-            parse(r#"{"removeOnComplete":true}"#),
-            KeepJobs {
-                count: 0,
-                age_secs: 0
-            }
-        );
+        assert_eq!(parse(r#"{"removeOnComplete":true}"#), KeepJobs { count: 0, age_secs: 0 });
         assert_eq!(parse(r#"{"removeOnComplete":false}"#), KeepJobs::ALL);
-        assert_eq!(
-            parse(r#"{"removeOnComplete":10}"#),
-            KeepJobs {
-                count: 10,
-                age_secs: 0
-            }
-        );
-        assert_eq!(
-            parse(r#"{"removeOnComplete":{"age":60,"count":5}}"#),
-            KeepJobs {
-                count: 5,
-                age_secs: 60
-            }
-        );
-        assert_eq!(
-            parse(r#"{"removeOnComplete":{"age":60}}"#),
-            KeepJobs {
-                count: -1,
-                age_secs: 60
-            }
-        );
+        assert_eq!(parse(r#"{"removeOnComplete":10}"#), KeepJobs { count: 10, age_secs: 0 });
+        assert_eq!(parse(r#"{"removeOnComplete":{"age":60,"count":5}}"#), KeepJobs { count: 5, age_secs: 60 });
+        assert_eq!(parse(r#"{"removeOnComplete":{"age":60}}"#), KeepJobs { count: -1, age_secs: 60 });
         assert_eq!(parse("{}"), KeepJobs::ALL);
         let on_fail = JobOpts::parse(Some(r#"{"removeOnFail":{"count":1}}"#)).remove_on_fail;
-        assert_eq!(
-            on_fail,
-            KeepJobs {
-                count: 1,
-                age_secs: 0
-            }
-        );
+        assert_eq!(on_fail, KeepJobs { count: 1, age_secs: 0 });
     }
 
     #[test]

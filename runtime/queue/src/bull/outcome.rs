@@ -87,14 +87,7 @@ mod tests {
     use super::*;
 
     fn record(opts: &str, attempts_made: &str) -> Record {
-        let flat = [
-            "opts",
-            opts,
-            "attemptsMade",
-            attempts_made,
-            "stacktrace",
-            r#"["Error: old"]"#,
-        ];
+        let flat = ["opts", opts, "attemptsMade", attempts_made, "stacktrace", r#"["Error: old"]"#];
         Record::from_fields("1".into(), flat.iter().map(|s| s.to_string()).collect())
     }
 
@@ -109,14 +102,8 @@ mod tests {
     fn retries_with_exponential_backoff_until_attempts_used() {
         let opts = r#"{"attempts":3,"backoff":{"type":"exponential","delay":200}}"#;
         let err = JobError::Retryable("boom".into());
-        assert_eq!(
-            attempt(plan(&record(opts, "0"), &err)).next,
-            Next::Delay(200)
-        );
-        assert_eq!(
-            attempt(plan(&record(opts, "1"), &err)).next,
-            Next::Delay(600)
-        );
+        assert_eq!(attempt(plan(&record(opts, "0"), &err)).next, Next::Delay(200));
+        assert_eq!(attempt(plan(&record(opts, "1"), &err)).next, Next::Delay(600));
         let last = attempt(plan(&record(opts, "2"), &err));
         assert_eq!((last.next, last.attempts_made), (Next::Fail, 3));
         assert_eq!(last.stacktrace, r#"["Error: old","Error: boom"]"#);
@@ -125,43 +112,25 @@ mod tests {
     #[test]
     fn no_backoff_retries_at_once_and_default_attempts_do_not_retry() {
         let err = JobError::Retryable("x".into());
-        assert_eq!(
-            attempt(plan(&record(r#"{"attempts":2}"#, "0"), &err)).next,
-            Next::Retry
-        );
+        assert_eq!(attempt(plan(&record(r#"{"attempts":2}"#, "0"), &err)).next, Next::Retry);
         assert_eq!(attempt(plan(&record("{}", "0"), &err)).next, Next::Fail);
     }
 
     #[test]
     fn fatal_fails_at_once_but_counts_the_attempt() {
-        let failed = attempt(plan(
-            &record(r#"{"attempts":5}"#, "1"),
-            &JobError::Fatal("bad".into()),
-        ));
-        assert_eq!(
-            (failed.next, failed.attempts_made, failed.reason.as_str()),
-            (Next::Fail, 2, "bad")
-        );
+        let failed = attempt(plan(&record(r#"{"attempts":5}"#, "1"), &JobError::Fatal("bad".into())));
+        assert_eq!((failed.next, failed.attempts_made, failed.reason.as_str()), (Next::Fail, 2, "bad"));
     }
 
     #[test]
     fn rate_limited_uses_no_attempt() {
-        let err = JobError::RateLimited {
-            message: "slow".into(),
-            retry_after: Duration::from_secs(2),
-        };
-        assert_eq!(
-            plan(&record("{}", "0"), &err),
-            Plan::RateLimited(Duration::from_secs(2))
-        );
+        let err = JobError::RateLimited { message: "slow".into(), retry_after: Duration::from_secs(2) };
+        assert_eq!(plan(&record("{}", "0"), &err), Plan::RateLimited(Duration::from_secs(2)));
     }
 
     #[test]
     fn stack_trace_limit_keeps_the_last_entries() {
-        let failed = attempt(plan(
-            &record(r#"{"stackTraceLimit":1}"#, "0"),
-            &JobError::Fatal("new".into()),
-        ));
+        let failed = attempt(plan(&record(r#"{"stackTraceLimit":1}"#, "0"), &JobError::Fatal("new".into())));
         assert_eq!(failed.stacktrace, r#"["Error: new"]"#);
     }
 }

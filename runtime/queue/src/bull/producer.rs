@@ -12,8 +12,8 @@ use serde_json::json;
 use super::clock::now_ms;
 use super::keys::Keys;
 use super::scripts;
-use crate::producer::{Finished, finished};
 use crate::producer::waiters::Waiters;
+use crate::producer::{Finished, finished};
 use crate::{QueueError, QueueSettings};
 
 /// How long the listener waits before subscribing again after a drop.
@@ -40,7 +40,12 @@ impl BullProducer {
         let opts = json!({ "attempts": 1, "delay": 0, "timestamp": timestamp });
         let mut call = scripts::ADD_JOB.key(&k.id);
         call.key(&k.wait).key(&k.paused).key(&k.meta_paused).key(&k.priority);
-        call.arg(&k.base).arg("__default__").arg(data.to_string()).arg(opts.to_string()).arg(timestamp).arg(&self.token);
+        call.arg(&k.base)
+            .arg("__default__")
+            .arg(data.to_string())
+            .arg(opts.to_string())
+            .arg(timestamp)
+            .arg(&self.token);
         Ok(call.invoke_async(&mut self.con.clone()).await?)
     }
 }

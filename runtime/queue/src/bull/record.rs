@@ -35,9 +35,7 @@ impl Record {
         let attempts_made = int("attemptsMade").map_or(0, |n| n.max(0.0) as u32);
         let timestamp = int("timestamp").map_or(0, |n| n.max(0.0) as u64);
         let job = Job {
-            name: fields
-                .remove("name")
-                .unwrap_or_else(|| "__default__".into()),
+            name: fields.remove("name").unwrap_or_else(|| "__default__".into()),
             data: fields.remove("data").unwrap_or_else(|| "{}".into()),
             attempts_made,
             timestamp,
@@ -50,12 +48,7 @@ impl Record {
             .into_iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             .collect();
-        Self {
-            job,
-            opts,
-            priority,
-            stacktrace,
-        }
+        Self { job, opts, priority, stacktrace }
     }
 }
 
@@ -64,10 +57,7 @@ mod tests {
     use super::Record;
 
     fn flat(pairs: &[(&str, &str)]) -> Vec<String> {
-        pairs
-            .iter()
-            .flat_map(|(f, v)| [f.to_string(), v.to_string()])
-            .collect()
+        pairs.iter().flat_map(|(f, v)| [f.to_string(), v.to_string()]).collect()
     }
 
     #[test]

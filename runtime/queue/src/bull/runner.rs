@@ -37,20 +37,9 @@ pub(crate) struct JobContext {
 }
 
 /// Runs `record` on `processor` in `slot` and records the outcome.
-pub(crate) async fn run_job<P: Processor>(
-    ctx: JobContext,
-    processor: Arc<P>,
-    record: Record,
-    slot: Slot,
-) {
+pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, record: Record, slot: Slot) {
     let id = record.job.id.clone();
-    let renewal = Renewal::spawn(
-        ctx.store.clone(),
-        ctx.health.clone(),
-        id,
-        ctx.renew_every,
-        &ctx.hard_stop,
-    );
+    let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
     let result = process(&*processor, &record, slot.index()).await;
     renewal.stop().await;
     let written = match result {
@@ -63,11 +52,7 @@ pub(crate) async fn run_job<P: Processor>(
 
 /// Calls the processor; a panic counts as a failed (retryable) attempt
 /// rather than leaving the job locked until the lock expires.
-async fn process<P: Processor>(
-    processor: &P,
-    record: &Record,
-    slot: usize,
-) -> Result<serde_json::Value, JobError> {
+async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
     let run = AssertUnwindSafe(processor.process(&record.job, slot));
     run.catch_unwind().await.unwrap_or_else(|panic| {
         let message = panic
@@ -75,16 +60,12 @@ async fn process<P: Processor>(
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        Err(JobError::Retryable(format!(
-            "processor panicked: {message}"
-        )))
+        Err(JobError::Retryable(format!("processor panicked: {message}")))
     })
 }
 
 async fn complete(ctx: &JobContext, record: &Record, value: &serde_json::Value) -> Option<i64> {
-    ctx.health
-        .persist(&ctx.hard_stop, || ctx.store.complete(record, value))
-        .await
+    ctx.health.persist(&ctx.hard_stop, || ctx.store.complete(record, value)).await
 }
 
 async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Option<i64> {
@@ -93,10 +74,7 @@ async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Opti
         Plan::RateLimited(after) => {
             debug!(job.id = %id, retry_after_ms = after.as_millis() as u64, reason = %err, "job rate limited; delayed");
             let due = now_ms().saturating_add(after.as_millis() as u64);
-            let written = ctx
-                .health
-                .persist(&ctx.hard_stop, || ctx.store.delay(record, due))
-                .await;
+            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.delay(record, due)).await;
             notify_delayed(ctx, written, due);
             written
         }
@@ -110,10 +88,7 @@ async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Opti
                     debug!(job.id = %id, attempts_made = attempt.attempts_made, ?next, reason = %err, "job failed; will retry")
                 }
             }
-            let written = ctx
-                .health
-                .persist(&ctx.hard_stop, || ctx.store.fail(record, &attempt, now))
-                .await;
+            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.fail(record, &attempt, now)).await;
             if let Next::Delay(ms) = attempt.next {
                 notify_delayed(ctx, written, now.saturating_add(ms));
             }

@@ -12,10 +12,7 @@ use redis::Script;
 macro_rules! script {
     ($file:literal) => {
         LazyLock::new(|| {
-            Script::new(concat!(
-                include_str!("scripts/common.lua"),
-                include_str!(concat!("scripts/", $file))
-            ))
+            Script::new(concat!(include_str!("scripts/common.lua"), include_str!(concat!("scripts/", $file))))
         })
     };
 }

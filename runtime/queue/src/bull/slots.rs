@@ -26,24 +26,14 @@ pub(crate) struct Slot {
 impl Slots {
     /// `count` slots, numbered from 1 as the seed worker's logs did.
     pub fn new(count: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(count)),
-            free: Arc::new(Mutex::new((1..=count).rev().collect())),
-        }
+        Self { permits: Arc::new(Semaphore::new(count)), free: Arc::new(Mutex::new((1..=count).rev().collect())) }
     }
 
     /// Waits for a free slot.
     pub async fn acquire(&self) -> Slot {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .expect("the slot semaphore is never closed");
+        let permit = Arc::clone(&self.permits).acquire_owned().await.expect("the slot semaphore is never closed");
         let index = self.free.lock().expect("slot list lock").pop().unwrap_or(0);
-        Slot {
-            index,
-            free: Arc::clone(&self.free),
-            _permit: permit,
-        }
+        Slot { index, free: Arc::clone(&self.free), _permit: permit }
     }
 }
 
@@ -72,11 +62,7 @@ mod tests {
         let a = slots.acquire().await;
         let b = slots.acquire().await;
         assert_eq!((a.index(), b.index()), (1, 2));
-        assert!(
-            tokio::time::timeout(std::time::Duration::from_millis(20), slots.acquire())
-                .await
-                .is_err()
-        );
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(20), slots.acquire()).await.is_err());
         drop(a);
         assert_eq!(slots.acquire().await.index(), 1);
     }

@@ -56,18 +56,10 @@ pub(crate) struct Stalled {
 
 impl Store {
     pub fn new(con: ConnectionManager, keys: Arc<Keys>, token: String, lock_ms: u64) -> Self {
-        Self {
-            con,
-            keys,
-            token: token.into(),
-            lock_ms,
-        }
+        Self { con, keys, token: token.into(), lock_ms }
     }
 
-    async fn invoke<T: redis::FromRedisValue>(
-        &self,
-        call: &ScriptInvocation<'_>,
-    ) -> RedisResult<T> {
+    async fn invoke<T: redis::FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> RedisResult<T> {
         call.invoke_async(&mut self.con.clone()).await
     }
 
@@ -77,11 +69,7 @@ impl Store {
         let k = &self.keys;
         let mut call = scripts::MOVE_TO_ACTIVE.key(&k.wait);
         call.key(&k.active).key(&k.priority).key(&k.stalled);
-        call.arg(&k.base)
-            .arg(&*self.token)
-            .arg(self.lock_ms)
-            .arg(now_ms())
-            .arg(id.unwrap_or(""));
+        call.arg(&k.base).arg(&*self.token).arg(self.lock_ms).arg(now_ms()).arg(id.unwrap_or(""));
         let reply: Option<(String, Option<Vec<String>>)> = self.invoke(&call).await?;
         Ok(match reply {
             None => Fetched::Empty,
@@ -93,10 +81,7 @@ impl Store {
     /// Renews the lock of job `id` if this worker still holds it (spec A5).
     pub async fn extend_lock(&self, id: &str) -> RedisResult<bool> {
         let mut call = scripts::EXTEND_LOCK.key(self.keys.lock(id));
-        call.key(&self.keys.stalled)
-            .arg(&*self.token)
-            .arg(self.lock_ms)
-            .arg(id);
+        call.key(&self.keys.stalled).arg(&*self.token).arg(self.lock_ms).arg(id);
         self.invoke(&call).await
     }
 
@@ -110,23 +95,14 @@ impl Store {
         let keep = record.opts.remove_on_complete;
         let mut call = scripts::COMPLETE.key(&k.active);
         call.key(&k.completed).key(&k.stalled);
-        call.arg(&k.base)
-            .arg(id)
-            .arg(&*self.token)
-            .arg(now_ms())
-            .arg(returnvalue);
+        call.arg(&k.base).arg(id).arg(&*self.token).arg(now_ms()).arg(returnvalue);
         call.arg(keep.count).arg(keep.age_secs).arg(event);
         self.invoke(&call).await
     }
 
     /// Records a failed attempt and retries, delays or fails the job, in one
     /// script (spec A7). Returns a [`code`].
-    pub async fn fail(
-        &self,
-        record: &Record,
-        attempt: &FailedAttempt,
-        now: u64,
-    ) -> RedisResult<i64> {
+    pub async fn fail(&self, record: &Record, attempt: &FailedAttempt, now: u64) -> RedisResult<i64> {
         let k = &self.keys;
         let id = &record.job.id;
         let (step, score) = match attempt.next {
@@ -137,23 +113,11 @@ impl Store {
         let event = serde_json::json!({ "jobId": id, "val": attempt.reason }).to_string();
         let keep = record.opts.remove_on_fail;
         let mut call = scripts::FAIL.key(&k.active);
-        call.key(&k.stalled)
-            .key(&k.wait)
-            .key(&k.paused)
-            .key(&k.meta_paused);
+        call.key(&k.stalled).key(&k.wait).key(&k.paused).key(&k.meta_paused);
         call.key(&k.priority).key(&k.delayed).key(&k.failed);
-        call.arg(&k.base)
-            .arg(id)
-            .arg(&*self.token)
-            .arg(now)
-            .arg(&attempt.reason);
-        call.arg(&attempt.stacktrace)
-            .arg(attempt.attempts_made)
-            .arg(step);
-        call.arg(score)
-            .arg(due_text(score))
-            .arg(record.priority)
-            .arg(lifo_flag(record));
+        call.arg(&k.base).arg(id).arg(&*self.token).arg(now).arg(&attempt.reason);
+        call.arg(&attempt.stacktrace).arg(attempt.attempts_made).arg(step);
+        call.arg(score).arg(due_text(score)).arg(record.priority).arg(lifo_flag(record));
         call.arg(keep.count).arg(keep.age_secs).arg(event);
         self.invoke(&call).await
     }
@@ -166,11 +130,7 @@ impl Store {
         let score = delayed_score(due_ms, id);
         let mut call = scripts::MOVE_TO_DELAYED.key(&k.active);
         call.key(&k.stalled).key(&k.delayed);
-        call.arg(&k.base)
-            .arg(id)
-            .arg(&*self.token)
-            .arg(score)
-            .arg(due_text(score));
+        call.arg(&k.base).arg(id).arg(&*self.token).arg(score).arg(due_text(score));
         self.invoke(&call).await
     }
 
@@ -179,38 +139,21 @@ impl Store {
     pub async fn promote_delayed(&self) -> RedisResult<(u64, Option<u64>)> {
         let k = &self.keys;
         let mut call = scripts::PROMOTE_DELAYED.key(&k.delayed);
-        call.key(&k.active)
-            .key(&k.wait)
-            .key(&k.paused)
-            .key(&k.meta_paused)
-            .key(&k.priority);
+        call.key(&k.active).key(&k.wait).key(&k.paused).key(&k.meta_paused).key(&k.priority);
         call.arg(&k.base).arg(due_bound(now_ms())).arg(&*self.token);
         let (count, next): (u64, Option<String>) = self.invoke(&call).await?;
-        let next_due = next
-            .as_deref()
-            .and_then(parse_due)
-            .map(|score| score / 4096);
+        let next_due = next.as_deref().and_then(parse_due).map(|score| score / 4096);
         Ok((count, next_due))
     }
 
     /// Runs the throttled stalled check (spec A10); None when another worker
     /// ran it within the last interval.
-    pub async fn check_stalled(
-        &self,
-        max_stalled: u32,
-        interval_ms: u64,
-    ) -> RedisResult<Option<Stalled>> {
+    pub async fn check_stalled(&self, max_stalled: u32, interval_ms: u64) -> RedisResult<Option<Stalled>> {
         let k = &self.keys;
         let mut call = scripts::CHECK_STALLED.key(&k.stalled);
-        call.key(&k.wait)
-            .key(&k.active)
-            .key(&k.failed)
-            .key(&k.stalled_check);
+        call.key(&k.wait).key(&k.active).key(&k.failed).key(&k.stalled_check);
         call.key(&k.meta_paused).key(&k.paused);
-        call.arg(max_stalled)
-            .arg(&k.base)
-            .arg(now_ms())
-            .arg(interval_ms.max(1));
+        call.arg(max_stalled).arg(&k.base).arg(now_ms()).arg(interval_ms.max(1));
         let reply: Option<(Vec<String>, Vec<String>)> = self.invoke(&call).await?;
         Ok(reply.map(|(recovered, failed)| Stalled { recovered, failed }))
     }
@@ -255,14 +198,8 @@ mod tests {
 
     #[test]
     fn completed_event_double_encodes_val() {
-        assert_eq!(
-            completed_event("3", &json!({ "a": 1 })),
-            r#"{"jobId":"3","val":"{\"a\":1}"}"#
-        );
-        assert_eq!(
-            completed_event("3", &json!("ok")),
-            r#"{"jobId":"3","val":"\"ok\""}"#
-        );
+        assert_eq!(completed_event("3", &json!({ "a": 1 })), r#"{"jobId":"3","val":"{\"a\":1}"}"#);
+        assert_eq!(completed_event("3", &json!("ok")), r#"{"jobId":"3","val":"\"ok\""}"#);
         assert_eq!(completed_event("3", &json!(null)), r#"{"jobId":"3"}"#);
     }
 }

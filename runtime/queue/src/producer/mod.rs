@@ -53,7 +53,9 @@ impl Producer {
             .map_err(|source| QueueError::Connect { url: crate::error::redact_url(&settings.redis_url), source })?;
         let waiters = Waiters::default();
         let side = match protocol {
-            Protocol::Bull => Side::Bull(crate::bull::BullProducer::start(client, con.clone(), settings, waiters.clone())),
+            Protocol::Bull => {
+                Side::Bull(crate::bull::BullProducer::start(client, con.clone(), settings, waiters.clone()))
+            }
             Protocol::BullMq => Side::BullMq(bullmq::BullMqProducer::start(settings, waiters.clone()).await?),
         };
         Ok(Self { side, con, base: settings.key_prefix(), waiters })
@@ -97,7 +99,11 @@ impl Producer {
 
 /// Reads a finished job's outcome from the completed/failed sets and its
 /// hash (the same layout in both libraries).
-pub(crate) async fn finished(con: &mut ConnectionManager, base: &str, id: &str) -> redis::RedisResult<Option<Finished>> {
+pub(crate) async fn finished(
+    con: &mut ConnectionManager,
+    base: &str,
+    id: &str,
+) -> redis::RedisResult<Option<Finished>> {
     let job = format!("{base}{id}");
     let completed: Option<f64> = con.zscore(format!("{base}completed"), id).await?;
     if completed.is_some() {

@@ -40,7 +40,15 @@ pub fn burst(count: usize) -> Vec<(String, Vec<&'static str>)> {
     (0..count)
         .map(|_| {
             let mut pick = rng.random_range(0..total);
-            let (text, _) = LINES.iter().find(|(_, w)| pick < *w || { pick -= w; false }).expect("weights cover the range");
+            let (text, _) = LINES
+                .iter()
+                .find(|(_, w)| {
+                    pick < *w || {
+                        pick -= w;
+                        false
+                    }
+                })
+                .expect("weights cover the range");
             let targets = targets_for(text, rng.random_range(0..4));
             (text.to_string(), targets)
         })

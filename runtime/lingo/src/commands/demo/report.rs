@@ -62,11 +62,21 @@ pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>)
     println!("\nSummary");
     println!("  requests        {} ({ok} answered 200)", outcomes.len());
     println!("  latency         p50 {:.0} ms, p99 {:.0} ms", pct(0.50), pct(0.99));
-    println!("  throughput      {:.1} jobs/s over {:.1} s", outcomes.len() as f64 / elapsed.as_secs_f64(), elapsed.as_secs_f64());
-    println!("  translations    {units} ({})", providers.iter().map(|(p, n)| format!("{p}: {n}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "  throughput      {:.1} jobs/s over {:.1} s",
+        outcomes.len() as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  translations    {units} ({})",
+        providers.iter().map(|(p, n)| format!("{p}: {n}")).collect::<Vec<_>>().join(", ")
+    );
     println!("  cache hit ratio {:.0} %", 100.0 * cached as f64 / units.max(1) as f64);
     if let Some(requests) = llm_requests {
         let from_llm = units - cached;
-        println!("  LLM requests    {requests} for {from_llm} translations from the LLM stages ({} coalesced in flight)", from_llm.saturating_sub(requests as usize));
+        println!(
+            "  LLM requests    {requests} for {from_llm} translations from the LLM stages ({} coalesced in flight)",
+            from_llm.saturating_sub(requests as usize)
+        );
     }
 }

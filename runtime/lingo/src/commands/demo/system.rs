@@ -42,7 +42,10 @@ impl System {
         let worker = spawn_lingo(&["run", "--config", path(&config)], &dir.path().join("worker.log"))?;
         let port = if port_free(3000) { 3000 } else { lingo_port() };
         let gateway_addr = format!("127.0.0.1:{port}");
-        let gateway = spawn_lingo(&["gateway", "--config", path(&config), "--listen", &gateway_addr], &dir.path().join("gateway.log"))?;
+        let gateway = spawn_lingo(
+            &["gateway", "--config", path(&config), "--listen", &gateway_addr],
+            &dir.path().join("gateway.log"),
+        )?;
         let system = Self { dir, redis_url, redis, llm, worker, gateway, gateway_addr };
         system.wait_healthy().await?;
         Ok(system)
@@ -63,8 +66,13 @@ impl System {
     pub fn describe(&self) -> String {
         let redis = if self.redis.is_some() { "started" } else { "already running" };
         let llm = match &self.llm {
-            Llm::StandIn(server) => format!("the stand-in LLM server at {} (not a model: a deterministic pseudo-translation, 200 ms per reply)", server.url()),
-            Llm::Real { vllm, ollama } => format!("vLLM {} / Ollama {}", vllm.as_deref().unwrap_or("-"), ollama.as_deref().unwrap_or("-")),
+            Llm::StandIn(server) => format!(
+                "the stand-in LLM server at {} (not a model: a deterministic pseudo-translation, 200 ms per reply)",
+                server.url()
+            ),
+            Llm::Real { vllm, ollama } => {
+                format!("vLLM {} / Ollama {}", vllm.as_deref().unwrap_or("-"), ollama.as_deref().unwrap_or("-"))
+            }
         };
         format!(
             "lingo demo\n  redis    {} ({redis})\n  llm      {llm}\n  worker   lingo run (logs: {})\n  gateway  http://{} (logs: {})",
@@ -172,7 +180,8 @@ async fn find_llm() -> anyhow::Result<Llm> {
         let client = client.clone();
         async move {
             let url = std::env::var(var).ok()?;
-            let ok = client.get(format!("{}{probe}", url.trim_end_matches('/'))).send().await.ok()?.status().is_success();
+            let ok =
+                client.get(format!("{}{probe}", url.trim_end_matches('/'))).send().await.ok()?.status().is_success();
             ok.then_some(url)
         }
     };
@@ -182,7 +191,9 @@ async fn find_llm() -> anyhow::Result<Llm> {
         return Ok(Llm::Real { vllm, ollama });
     }
     let options = DevLlmOptions { latency: Duration::from_millis(200), ..DevLlmOptions::default() };
-    let server = DevLlm::start("127.0.0.1:0".parse().expect("address"), options).await.context("starting the stand-in LLM server")?;
+    let server = DevLlm::start("127.0.0.1:0".parse().expect("address"), options)
+        .await
+        .context("starting the stand-in LLM server")?;
     Ok(Llm::StandIn(server))
 }
 
@@ -191,12 +202,18 @@ fn write_pipeline(dir: &Path, redis_url: &str, llm: &Llm) -> anyhow::Result<Path
         Llm::StandIn(server) => (Some(server.url()), Some(server.url())),
         Llm::Real { vllm, ollama } => (vllm.clone(), ollama.clone()),
     };
-    let mut toml = format!("[worker]\nredis_url = \"{redis_url}\"\nconcurrency = 64\n\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\nconfig = {{ ttl = \"1h\", namespace = \"demo\" }}\n");
+    let mut toml = format!(
+        "[worker]\nredis_url = \"{redis_url}\"\nconcurrency = 64\n\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\nconfig = {{ ttl = \"1h\", namespace = \"demo\" }}\n"
+    );
     if let Some(url) = vllm {
-        toml += &format!("\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"5s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{VLLM_MODEL:-qwen2.5-7b-instruct}}\" }}\n");
+        toml += &format!(
+            "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"5s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{VLLM_MODEL:-qwen2.5-7b-instruct}}\" }}\n"
+        );
     }
     if let Some(url) = ollama {
-        toml += &format!("\n[[stage]]\nname = \"ollama\"\nplugin = \"ollama\"\ntimeout = \"10s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{OLLAMA_MODEL:-qwen2.5:7b}}\" }}\n");
+        toml += &format!(
+            "\n[[stage]]\nname = \"ollama\"\nplugin = \"ollama\"\ntimeout = \"10s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{OLLAMA_MODEL:-qwen2.5:7b}}\" }}\n"
+        );
     }
     toml += "\n[[stage]]\nname = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n";
     let path = dir.join("pipeline.toml");
