@@ -66,18 +66,14 @@ impl fmt::Display for StageFailure {
             StageFailure::Error(StageError::RateLimited(r)) => {
                 write!(f, "{} (retry after {} ms)", r.message, r.retry_after_ms)
             }
-            StageFailure::Fault(fault) => fault.display_to(f),
+            StageFailure::Fault(fault) => fmt::Display::fmt(fault, f),
         }
     }
 }
 
-impl StageFault {
-    fn display_to(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
 
-/// What the process-wide services a stage needs are.
+/// The process-wide services every stage shares: the engine, the one HTTP
+/// client, the `kv` backend.
 #[derive(Clone)]
 pub struct Services {
     /// The wasmtime engine.
