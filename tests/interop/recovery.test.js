@@ -4,7 +4,7 @@
 // with jobs in flight. Each test has its own queue and stand-in, so they run
 // at once (most of their time is waiting for locks to expire).
 
-const { describe, test, after } = require('node:test');
+const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
@@ -34,7 +34,10 @@ for (const protocol of ['bull', 'bullmq']) {
   describe(`${protocol}: crashes, long jobs and shutdown`, { concurrency: true }, () => {
     let redis;
     const cleanups = [];
-    const ready = RedisServer.start().then((server) => { redis = server; });
+
+    before(async () => {
+      redis = await RedisServer.start();
+    });
 
     after(async () => {
       try {
@@ -48,7 +51,6 @@ for (const protocol of ['bull', 'bullmq']) {
 
     /** A fresh queue, its producer and a stand-in with `latencyMs`. */
     async function setUp(label, latencyMs) {
-      await ready;
       const queue = queueName(label);
       const producer = await open(redis, queue);
       const llm = await DevLlm.start({ latencyMs });

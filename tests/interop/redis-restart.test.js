@@ -50,7 +50,10 @@ for (const protocol of ['bull', 'bullmq']) {
 
       await sleep(1000); // lingo is now blocked waiting for jobs
       await redis.restart();
+      const restartedAt = Date.now();
       await runBatch('after idle restart', 200);
+      const resumed = Date.now() - restartedAt;
+      assert.ok(resumed < 10_000, `the 200 jobs took ${resumed} ms after Redis came back`);
       const delayed = await producer.add(translationJob('delayed after restart'), { delay: 1000 });
       assert.deepEqual(await producer.finished(delayed), expectedResult(translationJob('delayed after restart')));
       const hash = await producer.hash(delayed.id);

@@ -3,7 +3,7 @@
 // the job's options say, and the producer still learns the outcome (for a
 // removed job only the notification can tell it).
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, beforeEach, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { RedisServer, sleep } = require('./lib/redis');
 const { DevLlm } = require('./lib/devllm');
@@ -25,6 +25,8 @@ for (const protocol of ['bull', 'bullmq']) {
       redis = await RedisServer.start();
       llm = await DevLlm.start({ latencyMs: 0 });
     });
+
+    beforeEach(() => redis.flushall());
 
     after(async () => {
       try {

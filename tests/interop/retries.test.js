@@ -2,7 +2,7 @@
 // Part D 3, 4, 5 and the 429 case: what a producer sees when lingo's backend
 // is down (a retryable failure), fails once, or asks it to slow down.
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, beforeEach, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { RedisServer, waitFor } = require('./lib/redis');
 const { DevLlm, deadUrl } = require('./lib/devllm');
@@ -33,6 +33,8 @@ for (const protocol of ['bull', 'bullmq']) {
       redis = await RedisServer.start();
       llm = await DevLlm.start({ latencyMs: 0 });
     });
+
+    beforeEach(() => redis.flushall());
 
     after(async () => {
       try {

@@ -2,7 +2,7 @@
 // Part D 10, 11, 14, 15 and 16: when jobs run. Delays, priorities, a global
 // pause (also while a job is being retried), and custom job ids.
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, beforeEach, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { RedisServer, sleep, waitFor } = require('./lib/redis');
 const { DevLlm } = require('./lib/devllm');
@@ -21,6 +21,8 @@ for (const protocol of ['bull', 'bullmq']) {
       redis = await RedisServer.start();
       llm = await DevLlm.start({ latencyMs: 0 });
     });
+
+    beforeEach(() => redis.flushall());
 
     after(async () => {
       try {

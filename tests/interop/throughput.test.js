@@ -2,7 +2,7 @@
 // Part D 1, 2 and 18: many jobs through lingo, exact return values, and
 // several workers (lingo and Node) sharing one queue, each job run once.
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before, beforeEach, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { RedisServer, waitFor } = require('./lib/redis');
 const { DevLlm } = require('./lib/devllm');
@@ -36,6 +36,8 @@ for (const protocol of ['bull', 'bullmq']) {
       redis = await RedisServer.start();
       llm = await DevLlm.start({ latencyMs: 0 });
     });
+
+    beforeEach(() => redis.flushall());
 
     after(async () => {
       try {

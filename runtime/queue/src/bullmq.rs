@@ -5,7 +5,7 @@
 //! worker to lingo's [`Processor`] and outcome types, and fills one gap of the
 //! crate: it writes no `failedReason` for retried attempts and no `stacktrace`
 //! at all, which BullMQ's Node worker writes on every failed attempt
-//! ([`record_failure`]).
+//! ([`Failures`]).
 
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

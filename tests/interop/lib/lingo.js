@@ -106,6 +106,7 @@ class Lingo {
   async kill() {
     if (!this.exit) this.process.kill('SIGKILL');
     await this.exited;
+    this.#cleanup();
   }
 
   /** The last `n` lines of stderr. */
