@@ -37,7 +37,7 @@ pub struct Producer {
 
 enum Side {
     Bull(crate::bull::BullProducer),
-    BullMq(bullmq::BullMqProducer),
+    BullMq(Box<bullmq::BullMqProducer>),
 }
 
 impl Producer {
@@ -56,7 +56,7 @@ impl Producer {
             Protocol::Bull => {
                 Side::Bull(crate::bull::BullProducer::start(client, con.clone(), settings, waiters.clone()))
             }
-            Protocol::BullMq => Side::BullMq(bullmq::BullMqProducer::start(settings, waiters.clone()).await?),
+            Protocol::BullMq => Side::BullMq(Box::new(bullmq::BullMqProducer::start(settings, waiters.clone()).await?)),
         };
         Ok(Self { side, con, base: settings.key_prefix(), waiters })
     }
