@@ -18,11 +18,14 @@ use crate::state::StageState;
 /// Longest key a stage may use, in bytes.
 const MAX_KEY: usize = 512;
 
+/// The in-memory map: key → value and when it expires.
+type MemoryMap = HashMap<String, (Vec<u8>, Option<Instant>)>;
+
 /// Where the values live; shared by all calls.
 #[derive(Clone)]
 pub enum KvStore {
     /// A map in this process (for `lingo try` and tests).
-    Memory(Arc<Mutex<HashMap<String, (Vec<u8>, Option<Instant>)>>>),
+    Memory(Arc<Mutex<MemoryMap>>),
     /// A Redis server.
     Redis(ConnectionManager),
 }
