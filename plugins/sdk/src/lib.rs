@@ -4,7 +4,7 @@
 //! request, in a fresh instance. Implement [`Stage`] on a type, give it a
 //! serde-typed `Config`, and export it with [`export_stage!`]:
 //!
-//! ```ignore
+//! ```no_run
 //! use lingo_sdk::{export_stage, Outcome, Request, Stage, StageError};
 //!
 //! #[derive(serde::Deserialize)]
