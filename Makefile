@@ -4,7 +4,7 @@
 CARGO ?= cargo
 LINGO := target/release/lingo
 
-.PHONY: setup build test test-rust test-plugins test-interop demo bench fmt clippy
+.PHONY: setup build test test-rust test-plugins test-interop test-bench demo bench fmt clippy
 
 setup:
 	@scripts/setup.sh
@@ -28,8 +28,14 @@ test-interop: build
 demo: build
 	$(LINGO) demo
 
+# lingo against its peer workers (bench/): installs the peers itself, writes
+# docs/BENCHMARKS.md and docs/benchmarks.json. Takes about half an hour.
 bench: build
-	$(CARGO) bench --workspace
+	$(CARGO) run --release -p lingo-bench
+
+# The same bench with every scenario tiny, into target/bench-smoke/, so it cannot rot.
+test-bench: build
+	$(CARGO) run --release -p lingo-bench -- --smoke
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,135 @@
+//! What the workers work on: the chat lines (one per job, unique within a
+//! run so lingo never coalesces two jobs into one lookup), their known
+//! translations, the cache fill (lingo's cache through `lingo cache-import`,
+//! the peers' `bench:tr:<lang>:<text>` keys through SET), lingo's pipeline
+//! files, and the check of every finished job's return value.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::probe::Probe;
+use crate::setup::{Paths, run};
+use crate::workers::Protocol;
+
+/// The only target language of the bench's jobs.
+pub const TARGET: &str = "en";
+
+/// The `i`-th cache-hit line, and its known translation.
+pub fn line(i: usize) -> String {
+    format!("chat line {i} from the bench")
+}
+
+pub fn translation(text: &str) -> String {
+    format!("translated: {text}")
+}
+
+/// Writes `lines` one per line to `<work>/<name>.txt`, for the producer.
+pub fn write_lines(paths: &Paths, name: &str, lines: impl Iterator<Item = String>) -> anyhow::Result<PathBuf> {
+    let path = paths.work.join(format!("{name}.txt"));
+    let text: String = lines.map(|l| l + "\n").collect();
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The stages of a lingo run.
+#[derive(Debug, Clone, Copy)]
+pub enum Pipeline<'a> {
+    /// cache → postprocess: the cache-hit pipeline of the issue.
+    CacheHit,
+    /// vllm (the stand-in at `url`) → postprocess; no cache, so every job reaches the LLM.
+    Llm { url: &'a str, timeout: &'a str },
+}
+
+/// Writes lingo's pipeline file for one run and returns its path.
+pub fn lingo_config(
+    paths: &Paths,
+    redis_url: &str,
+    protocol: Protocol,
+    queue: &str,
+    concurrency: usize,
+    pipeline: Pipeline,
+) -> anyhow::Result<PathBuf> {
+    let mut toml = format!(
+        "[worker]\nredis_url = \"{redis_url}\"\nprotocol = \"{}\"\nqueue = \"{queue}\"\nconcurrency = {concurrency}\n",
+        protocol.id()
+    );
+    match pipeline {
+        Pipeline::CacheHit => toml.push_str("\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\n"),
+        Pipeline::Llm { url, timeout } => write!(
+            toml,
+            "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"{timeout}\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"stand-in\" }}\n"
+        )?,
+    }
+    toml.push_str("\n[[stage]]\nname = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n");
+    let path = paths.work.join("configs").join(format!("{queue}.toml"));
+    std::fs::create_dir_all(path.parent().expect("configs dir"))?;
+    std::fs::write(&path, toml).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// Fills both caches with the translations of `lines` lines: lingo's through
+/// its own `cache-import` (so the keys are the cache stage's), the peers' by SET.
+pub fn fill_caches(paths: &Paths, redis_url: &str, probe: &mut Probe, lines: usize) -> anyhow::Result<()> {
+    let known: String = (0..lines)
+        .map(|i| {
+            let text = line(i);
+            serde_json::json!({"text": text, "target": TARGET, "translation": translation(&text)}).to_string() + "\n"
+        })
+        .collect();
+    let file = paths.work.join("known.jsonl");
+    std::fs::write(&file, known)?;
+    let config = lingo_config(paths, redis_url, Protocol::BullMq, "cache-import", 64, Pipeline::CacheHit)?;
+    run(Command::new(&paths.lingo)
+        .arg("cache-import")
+        .arg("--config")
+        .arg(&config)
+        .arg(&file)
+        .stdout(std::process::Stdio::null()))?;
+    let pairs: Vec<(String, String)> = (0..lines)
+        .map(|i| {
+            let text = line(i);
+            (format!("bench:tr:{TARGET}:{text}"), translation(&text))
+        })
+        .collect();
+    probe.set_all(&pairs)
+}
+
+/// How a finished job's return value is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum Check {
+    /// Exactly the known translation, from the cache.
+    CacheHit,
+    /// Any translation, from the stage named `vllm`.
+    Llm,
+}
+
+impl Check {
+    /// `None` when right, else what is wrong.
+    pub fn problem(self, data: &str, returnvalue: &str) -> Option<String> {
+        let data: Value = serde_json::from_str(data).unwrap_or_default();
+        let value: Value = serde_json::from_str(returnvalue).unwrap_or_default();
+        let text = data["text"].as_str().unwrap_or_default();
+        let got = &value["translations"][TARGET];
+        let ok = match self {
+            Check::CacheHit => {
+                got.as_str() == Some(translation(text).as_str()) && value["providers"][TARGET] == "cache"
+            }
+            Check::Llm => got.as_str().is_some_and(|t| !t.is_empty()) && value["providers"][TARGET] == "vllm",
+        };
+        (!ok).then(|| format!("job for `{text}` returned {returnvalue}"))
+    }
+}
+
+/// A queue name unique in the bench: letters, digits and `-`.
+pub fn queue_name(parts: &[&str]) -> String {
+    parts.join("-").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect()
+}
+
+/// The log folder of the bench's children.
+pub fn logs(paths: &Paths) -> PathBuf {
+    paths.work.join("logs")
+}

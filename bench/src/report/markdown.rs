@@ -1,0 +1,306 @@
+//! `BENCHMARKS.md`: the headline ratios first (the machine is shared and
+//! noisy, so ratios of workers measured in the same rep say more than
+//! absolute figures), then one table per scenario, the machine and versions,
+//! and how everything was measured. Cells are `median (min–max)` of the reps.
+
+use std::fmt::Write as _;
+
+use super::Results;
+use crate::stats::Spread;
+use crate::workers::Worker;
+
+pub fn render(r: &Results) -> String {
+    let mut md = String::new();
+    let f = &r.facts;
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Written by `make bench` (`cargo run --release -p lingo-bench`{}) on {}; do not edit by hand. \
+         Every figure is the median (min–max) of {} rep(s); within a rep the workers run one after another \
+         against the same `redis-server`, on the same jobs.\n",
+        if r.plan.smoke { " -- --smoke" } else { "" },
+        f.date,
+        r.plan.reps
+    );
+    headline(&mut md, r);
+    throughput(&mut md, r);
+    llm(&mut md, r);
+    open_loop(&mut md, r);
+    memory(&mut md, r);
+    stage_call(&mut md, r);
+    machine(&mut md, r);
+    method(&mut md);
+    md
+}
+
+fn headline(md: &mut String, r: &Results) {
+    if r.headline.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Headline: lingo against its peers\n");
+    let _ = writeln!(
+        md,
+        "Cache-hit throughput on a pre-filled queue of {} jobs. *Speed* is lingo's jobs/s ÷ the peer's \
+         (above 1×: lingo is faster); *CPU* is lingo's worker CPU per job ÷ the peer's (below 1×: lingo is cheaper). \
+         Ratios are taken within each rep, then the median (min–max) of the reps.\n",
+        r.plan.jobs
+    );
+    let _ = writeln!(md, "| protocol | concurrency | peer | speed | CPU per job |\n|---|---:|---|---:|---:|");
+    for ratio in &r.headline {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            ratio.protocol.id(),
+            ratio.concurrency,
+            ratio.peer.label(),
+            times(ratio.throughput),
+            times(ratio.worker_cpu)
+        );
+    }
+    if let Some(best) = r
+        .llm
+        .iter()
+        .filter(|row| row.concurrency == 100)
+        .map(|row| row.jobs_per_s().median / row.ideal_jobs_per_s)
+        .reduce(f64::min)
+    {
+        let _ = writeln!(
+            md,
+            "\nLLM-bound (stand-in at {} ms), 100 slots: lingo reaches {:.0}% of slots/latency.",
+            r.plan.llm_latency_ms,
+            best * 100.0
+        );
+    }
+    md.push('\n');
+}
+
+fn throughput(md: &mut String, r: &Results) {
+    if r.throughput.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## 1. Cache-hit throughput, queue pre-filled\n");
+    let _ = writeln!(
+        md,
+        "{} jobs per run, each one Redis GET and the same return value (lingo: `cache` → `postprocess` stages; \
+         the peers: a GET of `bench:tr:<lang>:<text>` in their processor). Worker CPU from `/proc/<pid>/stat`, \
+         Redis CPU and commands from `INFO` deltas (commands inside Lua scripts included), peak RSS is VmHWM.\n",
+        r.plan.jobs
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | concurrency | worker | jobs/s | worker CPU µs/job | Redis CPU µs/job | Redis cmds/job | peak RSS MiB |\n|---|---:|---|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.throughput {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            row.concurrency,
+            name(row.worker),
+            cell(row.spread(|m| m.jobs_per_s)),
+            cell(row.spread(|m| m.worker_cpu_us_per_job)),
+            cell(row.spread(|m| m.redis_cpu_us_per_job)),
+            cell(row.spread(|m| m.redis_calls_per_job)),
+            cell(row.spread(|m| m.peak_rss_mib)),
+        );
+    }
+    md.push('\n');
+}
+
+fn llm(md: &mut String, r: &Results) {
+    if r.llm.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## 2. LLM-bound: the seed's table\n");
+    let _ = writeln!(
+        md,
+        "lingo with a `vllm` stage pointed at the stand-in LLM server (`lingo dev-llm`, not a model) answering after \
+         {} ms, then `postprocess`; no cache, every line unique. The ideal is slots ÷ latency (the seed claims ~{} jobs/s per slot).\n",
+        r.plan.llm_latency_ms,
+        1000 / r.plan.llm_latency_ms.max(1)
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | concurrency | jobs | jobs/s | ideal jobs/s | % of ideal | worker CPU µs/job |\n|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.llm {
+        let rate = row.jobs_per_s();
+        let pct = Spread {
+            median: rate.median / row.ideal_jobs_per_s * 100.0,
+            min: rate.min / row.ideal_jobs_per_s * 100.0,
+            max: rate.max / row.ideal_jobs_per_s * 100.0,
+        };
+        let cpu = Spread::of(row.runs.iter().map(|m| m.worker_cpu_us_per_job));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            row.concurrency,
+            row.jobs,
+            cell(rate),
+            num(row.ideal_jobs_per_s),
+            cell(pct),
+            cell(cpu)
+        );
+    }
+    md.push('\n');
+}
+
+fn open_loop(md: &mut String, r: &Results) {
+    if r.open_loop.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## 3. Open loop: a producer at a fixed rate\n");
+    let _ = writeln!(
+        md,
+        "The npm producer adds cache-hit jobs at the rate for {} s while the worker (concurrency {}) takes them. \
+         Latency is `finishedOn − timestamp` from the job hashes. A worker that cannot keep up leaves a backlog after \
+         {} s of drain; its latencies are those of the jobs it finished.\n",
+        r.plan.open_loop_seconds, r.plan.open_loop_concurrency, r.plan.drain_seconds
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | rate/s | worker | added/s | done/s | p50 ms | p99 ms | max ms | backlog | worker CPU µs/job |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.open_loop {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            row.rate,
+            name(row.worker),
+            cell(row.spread(|m| m.added_per_s)),
+            cell(row.spread(|m| m.done_per_s)),
+            int_cell(row.spread(|m| m.p50_ms as f64)),
+            int_cell(row.spread(|m| m.p99_ms as f64)),
+            int_cell(row.spread(|m| m.max_ms as f64)),
+            int_cell(row.spread(|m| m.backlog as f64)),
+            cell(row.spread(|m| m.worker_cpu_us_per_job)),
+        );
+    }
+    md.push('\n');
+}
+
+fn memory(md: &mut String, r: &Results) {
+    if r.memory.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## 6. Memory with every slot busy\n");
+    let _ = writeln!(
+        md,
+        "lingo with the `vllm` stage against the stand-in answering after {} s, so every slot holds a job in flight. \
+         RSS when ready and idle, after a second with every slot active, and the peak (VmHWM).\n",
+        r.plan.memory_latency_s
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | slots busy | idle RSS MiB | busy RSS MiB | peak RSS MiB |\n|---|---:|---:|---:|---:|"
+    );
+    for row in &r.memory {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            row.slots,
+            cell(row.spread(|m| m.idle_rss_mib)),
+            cell(row.spread(|m| m.busy_rss_mib)),
+            cell(row.spread(|m| m.peak_rss_mib))
+        );
+    }
+    md.push('\n');
+}
+
+fn stage_call(md: &mut String, r: &Results) {
+    if r.stage_call.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Per-call overhead (criterion)\n");
+    let _ = writeln!(
+        md,
+        "`cargo bench -p lingo-engine --bench stage_call`, run once by the bench: a fresh instance from `InstancePre`, \
+         one `process`, drop; and a three-stage chain (pre tidy → cache hit on an in-memory kv → post tidy). \
+         The mean is criterion's; p50/p99 over 20,000 timed calls.\n"
+    );
+    let _ = writeln!(md, "| benchmark | mean µs | p50 µs | p99 µs |\n|---|---:|---:|---:|");
+    for row in &r.stage_call {
+        let _ = writeln!(md, "| {} | {} | {} | {} |", row.name, num(row.mean_us), num(row.p50_us), num(row.p99_us));
+    }
+    md.push('\n');
+}
+
+fn machine(md: &mut String, r: &Results) {
+    let f = &r.facts;
+    let v = &f.versions;
+    let _ = writeln!(md, "## Machine and versions\n");
+    let _ = writeln!(md, "- machine: {} cores, {}, {} GiB, {}", f.nproc, f.cpu_model, f.memory_gib, f.kernel);
+    let _ = writeln!(
+        md,
+        "- load average (1, 5, 15 min): {} before, {} after — a shared machine: other work adds noise",
+        f.load_before, f.load_after
+    );
+    let _ =
+        writeln!(md, "- lingo {} (release), redis-server {}, node {}, {}", v.lingo, v.redis_server, v.node, v.python);
+    let _ = writeln!(
+        md,
+        "- npm `bullmq` {}, npm `bull` {}, PyPI `bullmq` {}, crate `bullmq-official` {}\n",
+        v.npm_bullmq, v.npm_bull, v.pypi_bullmq, v.bullmq_official
+    );
+}
+
+fn method(md: &mut String) {
+    md.push_str(
+        "## How it is measured\n\n\
+         - One `redis-server` (no persistence) for the whole bench; each run has its own queue, deleted afterwards.\n\
+         - Pre-filled runs: the npm producer pauses the queue and adds the jobs; the worker starts and is ready \
+         (its ready line, then its CPU quiet); the window opens and the queue is resumed; it closes when every job \
+         is finished. Jobs/s is jobs ÷ (last `finishedOn` − first `processedOn`). Every return value is checked.\n\
+         - lingo runs with its default logging (a line per job on stderr, to a file); the peers log nothing.\n\
+         - Peers: `bench/peers/` — npm `bullmq` and `bull` workers, the PyPI `bullmq` worker (venv), and a bare Rust \
+         worker on `bullmq-official` with a native processor (no WebAssembly, no pipeline): the floor under lingo.\n\
+         - The stand-in LLM server is `lingo dev-llm`, not a model. Outputs: this file and `benchmarks.json` (every rep).\n",
+    );
+}
+
+fn name(worker: Worker) -> String {
+    if worker == Worker::Lingo { "**lingo**".into() } else { worker.label().into() }
+}
+
+/// `median (min–max)`, or just the median when all reps agree or there is one.
+fn cell(s: Spread) -> String {
+    if s.median.is_nan() {
+        return "–".into();
+    }
+    if num(s.min) == num(s.max) {
+        num(s.median)
+    } else {
+        format!("{} ({}–{})", num(s.median), num(s.min), num(s.max))
+    }
+}
+
+/// The same for counts and whole milliseconds.
+fn int_cell(s: Spread) -> String {
+    if s.median.is_nan() {
+        return "–".into();
+    }
+    if s.min == s.max { format!("{:.0}", s.median) } else { format!("{:.0} ({:.0}–{:.0})", s.median, s.min, s.max) }
+}
+
+fn times(s: Spread) -> String {
+    if s.median.is_nan() {
+        return "–".into();
+    }
+    if s.min == s.max {
+        format!("{:.2}×", s.median)
+    } else {
+        format!("{:.2}× ({:.2}–{:.2})", s.median, s.min, s.max)
+    }
+}
+
+/// Three significant figures or so.
+fn num(x: f64) -> String {
+    match x.abs() {
+        v if v >= 100.0 => format!("{x:.0}"),
+        v if v >= 10.0 => format!("{x:.1}"),
+        _ => format!("{x:.2}"),
+    }
+}
