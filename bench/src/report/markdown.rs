@@ -160,12 +160,12 @@ fn open_loop(md: &mut String, r: &Results) {
     );
     let _ = writeln!(
         md,
-        "| protocol | rate/s | worker | added/s | done/s | p50 ms | p99 ms | max ms | backlog | worker CPU µs/job |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| protocol | rate/s | worker | added/s | done/s | p50 ms | p99 ms | max ms | backlog | failed | worker CPU µs/job |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in &r.open_loop {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
             row.rate,
             name(row.worker),
@@ -175,6 +175,7 @@ fn open_loop(md: &mut String, r: &Results) {
             int_cell(row.spread(|m| m.p99_ms as f64)),
             int_cell(row.spread(|m| m.max_ms as f64)),
             int_cell(row.spread(|m| m.backlog as f64)),
+            int_cell(row.spread(|m| m.failed as f64)),
             cell(row.spread(|m| m.worker_cpu_us_per_job)),
         );
     }

@@ -46,6 +46,8 @@ pub struct OpenMeasured {
     /// The producer's achieved rate.
     pub added_per_s: f64,
     pub completed: u64,
+    /// Jobs failed (a worker stopped while behind may fail the jobs it holds).
+    pub failed: u64,
     /// Jobs not finished when the drain time was up (and the worker stopped).
     pub backlog: u64,
     /// Completed jobs over first `timestamp` → last `finishedOn`.
@@ -113,7 +115,6 @@ pub fn open_loop(bench: &mut Bench, launch: Launch, rate: u64, seconds: u64) -> 
     worker.stop(Duration::from_secs(10));
     // Counted once the worker is gone: a worker behind keeps finishing jobs until stopped.
     let (completed, failed) = bench.probe.finished(queue)?;
-    anyhow::ensure!(failed == 0, "{queue}: {failed} jobs failed");
     let records = bench.probe.completed_jobs(queue)?;
     verify(&records, completed, Check::CacheHit, queue)?;
     bench.probe.delete_queue(queue)?;
@@ -126,7 +127,8 @@ pub fn open_loop(bench: &mut Bench, launch: Launch, rate: u64, seconds: u64) -> 
         sent: report.sent,
         added_per_s: report.sent as f64 / report.seconds,
         completed,
-        backlog: report.sent.saturating_sub(completed),
+        failed,
+        backlog: report.sent.saturating_sub(completed + failed),
         done_per_s: completed as f64 / (last.saturating_sub(first).max(1) as f64 / 1000.0),
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
