@@ -60,6 +60,52 @@ impl fmt::Display for AllowedHost {
     }
 }
 
+/// The hosts both lists allow: each pair of entries narrowed to what both
+/// permit. This is how a tenant's `allowed_hosts` ceiling caps its stages'.
+pub fn intersect(stage: &[AllowedHost], ceiling: &[AllowedHost]) -> Vec<AllowedHost> {
+    let mut allowed: Vec<AllowedHost> = Vec::new();
+    for narrowed in stage.iter().flat_map(|s| ceiling.iter().filter_map(move |c| s.narrowed_by(c))) {
+        if !allowed.contains(&narrowed) {
+            allowed.push(narrowed);
+        }
+    }
+    allowed
+}
+
+impl AllowedHost {
+    /// What both `self` and `other` allow, if anything.
+    fn narrowed_by(&self, other: &AllowedHost) -> Option<AllowedHost> {
+        fn both<T: Clone + PartialEq>(a: &Option<T>, b: &Option<T>) -> Option<Option<T>> {
+            match (a, b) {
+                (None, x) | (x, None) => Some(x.clone()),
+                (Some(x), Some(y)) if x == y => Some(Some(x.clone())),
+                _ => None,
+            }
+        }
+        let scheme = both(&self.scheme, &other.scheme)?;
+        let port = both(&self.port, &other.port)?;
+        let host = narrower_host(&self.host, &other.host)?;
+        Some(AllowedHost { scheme, host, port })
+    }
+}
+
+/// The host pattern matching only what both `a` and `b` match (`*`,
+/// `*.domain` or a name).
+fn narrower_host(a: &str, b: &str) -> Option<String> {
+    let covers = |wide: &str, narrow: &str| match wide.strip_prefix("*.") {
+        _ if wide == "*" => true,
+        Some(domain) => narrow.ends_with(&format!(".{domain}")),
+        None => wide == narrow,
+    };
+    if covers(a, b) {
+        Some(b.to_string())
+    } else if covers(b, a) {
+        Some(a.to_string())
+    } else {
+        None
+    }
+}
+
 /// The port a scheme uses when a URL gives none.
 pub fn default_port(scheme: &str) -> u16 {
     if scheme == "https" { 443 } else { 80 }
@@ -100,5 +146,26 @@ mod tests {
         assert!(AllowedHost::parse("ftp://x").is_err());
         assert!(AllowedHost::parse("x:99999").is_err());
         assert_eq!(AllowedHost::parse("[::1]:80").unwrap().to_string(), "::1:80");
+    }
+
+    fn list(patterns: &[&str]) -> Vec<AllowedHost> {
+        patterns.iter().map(|p| AllowedHost::parse(p).unwrap()).collect()
+    }
+
+    fn shown(hosts: Vec<AllowedHost>) -> Vec<String> {
+        hosts.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_ceiling_narrows_a_stage_to_what_both_allow() {
+        let stage = list(&["*", "http://127.0.0.1:8000", "*.example.com"]);
+        let ceiling = list(&["127.0.0.1:8000", "https://api.example.com"]);
+        assert_eq!(
+            shown(intersect(&stage, &ceiling)),
+            ["127.0.0.1:8000", "https://api.example.com:443", "http://127.0.0.1:8000"]
+        );
+        assert!(intersect(&list(&["other.org:80"]), &ceiling).is_empty());
+        assert!(intersect(&list(&["https://127.0.0.1:8000"]), &list(&["http://127.0.0.1"])).is_empty());
+        assert_eq!(shown(intersect(&list(&["*.a.example.com"]), &list(&["*.example.com"]))), ["*.a.example.com"]);
     }
 }

@@ -13,6 +13,7 @@
 
 mod env;
 mod error;
+mod hosted;
 mod hosts;
 mod model;
 mod reader;
@@ -22,30 +23,52 @@ use std::path::Path;
 
 pub use env::Env;
 pub use error::{ConfigError, ConfigErrors};
-pub use hosts::AllowedHost;
-pub use model::{Gateway, JobLimits, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker};
+pub use hosted::{Hosted, Tenant};
+pub use hosts::{AllowedHost, intersect};
+pub use model::{MAX_STAGE_MEMORY, Gateway, JobLimits, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker};
 pub use units::{parse_bytes, parse_duration};
 
 /// Reads and validates the pipeline at `path`, with the process environment
 /// and the `.env` file next to it (the process environment wins).
 pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigErrors::one(ConfigError::new(path, "", format!("cannot read the file: {e}"))))?;
+    let text = read(path)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let env = Env::from_process_and_dotenv(&dir.join(".env"));
     parse(&text, path, &env)
 }
 
+/// Reads the config at `path` as a [`Hosted`] one: a hosted file (one with
+/// `[[tenant]]` tables) as it is, a plain pipeline as a single tenant.
+pub fn load_hosted(path: &Path) -> Result<Hosted, ConfigErrors> {
+    let text = read(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let env = Env::from_process_and_dotenv(&dir.join(".env"));
+    let table = parse_toml(&text, path)?;
+    if hosted::is_hosted(&table) {
+        hosted::build(table, path, &env)
+    } else {
+        model::build(table, path, &env).map(Hosted::single)
+    }
+}
+
 /// Validates pipeline text as if read from `file` (for messages and for
 /// resolving relative plugin paths), with variables from `env`.
 pub fn parse(text: &str, file: &Path, env: &Env) -> Result<Pipeline, ConfigErrors> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+    model::build(parse_toml(text, file)?, file, env)
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors::one(ConfigError::new(path, "", format!("cannot read the file: {e}"))))
+}
+
+fn parse_toml(text: &str, file: &Path) -> Result<toml::Table, ConfigErrors> {
+    text.parse().map_err(|e: toml::de::Error| {
         ConfigErrors::one(
             ConfigError::new(file, "", format!("not valid TOML: {}", e.message().trim()))
                 .with_line(line_of(text, e.span())),
         )
-    })?;
-    model::build(table, file, env)
+    })
 }
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> Option<usize> {

@@ -53,7 +53,7 @@ pub enum Protocol {
 }
 
 /// The `[worker]` table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Worker {
     /// The queue's Redis (`REDIS_URL`).
     pub redis_url: String,
@@ -77,6 +77,9 @@ pub struct Worker {
     pub shutdown_grace: Duration,
     /// The tenant whose `kv` namespace the stages use.
     pub tenant: String,
+    /// Where `lingo run` serves `/metrics`, `/healthz` and `POST /reload`;
+    /// not served unless set.
+    pub admin_listen: Option<std::net::SocketAddr>,
 }
 
 /// The `[limits]` table: what a job's data may hold.
@@ -86,6 +89,9 @@ pub struct JobLimits {
     pub max_text_bytes: usize,
     /// Most `targetLanguages`.
     pub max_targets: usize,
+    /// Deadline of a whole job, all its stages included; a job past it fails
+    /// as retryable. `None`: only the stages' own timeouts apply.
+    pub job_timeout: Option<Duration>,
 }
 
 /// When a stage runs.
@@ -160,8 +166,9 @@ const WORKER_KEYS: &[&str] = &[
     "max_stalled_count",
     "shutdown_grace",
     "tenant",
+    "admin_listen",
 ];
-const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets"];
+const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets", "job_timeout"];
 const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
 const STAGE_KEYS: &[&str] = &[
     "name",
@@ -183,7 +190,7 @@ pub const MAX_STAGE_MEMORY: u64 = 1 << 30;
 pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, ConfigErrors> {
     let mut errors = Errors { file: file.to_path_buf(), env, list: vec![] };
     let mut top = Fields::new("", table);
-    let worker = worker(top.table("worker", &mut errors), &mut errors);
+    let worker = worker(top.table("worker", &mut errors), &mut errors, false);
     let limits = limits(top.table("limits", &mut errors), &mut errors);
     let gateway = gateway(top.table("gateway", &mut errors), &mut errors);
     let tables = top.tables("stage", &mut errors);
@@ -207,7 +214,9 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     }
 }
 
-fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
+/// The `[worker]` table. In a hosted config the queue and the tenant are
+/// set per `[[tenant]]`, so those two keys are not read there.
+pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) -> Worker {
     let mut f = fields.unwrap_or_else(|| Fields::new("worker", Table::new()));
     let default_redis = errors.env.get("REDIS_URL").unwrap_or("redis://127.0.0.1:6379").to_string();
     let redis_url = f.string("redis_url", errors).unwrap_or(default_redis);
@@ -225,7 +234,8 @@ fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
         _ => None,
     });
     let prefix = non_empty(f.string("prefix", errors), "bull", &f.path_of("prefix"), errors);
-    let queue = non_empty(f.string("queue", errors), "translation-jobs", &f.path_of("queue"), errors);
+    let queue = if hosted { None } else { f.string("queue", errors) };
+    let queue = non_empty(queue, "translation-jobs", &f.path_of("queue"), errors);
     let mut concurrency = f.uint("concurrency", 1..=10_000, errors).unwrap_or(4) as usize;
     if let Some(text) = errors.env.get("WORKER_CONCURRENCY") {
         match text.trim().parse::<usize>() {
@@ -244,7 +254,8 @@ fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
         stalled_interval: f.duration("stalled_interval", errors).unwrap_or(Duration::from_secs(30)),
         max_stalled_count: f.uint("max_stalled_count", 0..=1000, errors).unwrap_or(1) as u32,
         shutdown_grace: f.duration("shutdown_grace", errors).unwrap_or(Duration::from_secs(10)),
-        tenant: non_empty(f.string("tenant", errors), "default", &f.path_of("tenant"), errors),
+        admin_listen: f.parsed("admin_listen", "an address like `127.0.0.1:9464`", errors, |t| t.parse().ok()),
+        tenant: non_empty(if hosted { None } else { f.string("tenant", errors) }, "default", &f.path_of("tenant"), errors),
     };
     if !is_identifier(&worker.tenant) {
         errors.push_hint(
@@ -253,7 +264,8 @@ fn worker(fields: Option<Fields>, errors: &mut Errors) -> Worker {
             "use letters, digits, `-` and `_`",
         );
     }
-    f.finish(WORKER_KEYS, errors);
+    let known: Vec<&str> = WORKER_KEYS.iter().copied().filter(|k| !hosted || !["queue", "tenant"].contains(k)).collect();
+    f.finish(&known, errors);
     worker
 }
 
@@ -262,6 +274,7 @@ fn limits(fields: Option<Fields>, errors: &mut Errors) -> JobLimits {
     let limits = JobLimits {
         max_text_bytes: f.bytes("max_text_bytes", errors).unwrap_or(4096) as usize,
         max_targets: f.uint("max_targets", 1..=256, errors).unwrap_or(16) as usize,
+        job_timeout: f.duration("job_timeout", errors),
     };
     if limits.max_text_bytes == 0 {
         errors.push("limits.max_text_bytes", "must be at least 1 byte");
@@ -270,7 +283,7 @@ fn limits(fields: Option<Fields>, errors: &mut Errors) -> JobLimits {
     limits
 }
 
-fn gateway(fields: Option<Fields>, errors: &mut Errors) -> Gateway {
+pub(crate) fn gateway(fields: Option<Fields>, errors: &mut Errors) -> Gateway {
     let mut f = fields.unwrap_or_else(|| Fields::new("gateway", Table::new()));
     let gateway = Gateway {
         listen: f
@@ -414,7 +427,7 @@ fn top_level_stage_error(errors: &Errors) -> bool {
 
 /// Names that end up inside Redis keys: no `:`, so no name can reach into
 /// another's keys.
-fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 

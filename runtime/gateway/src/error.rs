@@ -2,7 +2,7 @@
 //! "message"}}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -12,11 +12,13 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 
     /// 400: the body is not what the API takes; the message names the field.
@@ -52,6 +54,22 @@ impl ApiError {
         )
     }
 
+    /// 401: no API key, or one that selects no tenant.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 429: over the tenant's requests per second; retry after `retry_after`.
+    pub fn rate_limited(tenant: &str, rate: f64, retry_after: std::time::Duration) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("tenant `{tenant}` is over its {rate} requests per second"),
+        );
+        error.retry_after = Some(retry_after.as_secs_f64().ceil().max(1.0) as u64);
+        error
+    }
+
     /// 502: the worker failed the job.
     pub fn job_failed(reason: String) -> Self {
         Self::new(StatusCode::BAD_GATEWAY, "translation_failed", reason)
@@ -60,6 +78,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response()
+        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        match self.retry_after {
+            Some(seconds) => (self.status, [(header::RETRY_AFTER, seconds.to_string())], body).into_response(),
+            None => (self.status, body).into_response(),
+        }
     }
 }

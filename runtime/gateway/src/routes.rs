@@ -18,6 +18,12 @@ pub async fn translate(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    let tenant = gateway.tenant_for(api_key(&headers))?;
+    if let Some(rate) = &tenant.rate
+        && let Err(wait) = rate.take()
+    {
+        return Err(ApiError::rate_limited(&tenant.id, rate.per_second(), wait));
+    }
     if !is_json(&headers) {
         return Err(ApiError::not_json());
     }
@@ -27,19 +33,19 @@ pub async fn translate(
     let request: Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
     if let Some(text) = request.get("text").and_then(Value::as_str)
-        && text.len() > gateway.limits.max_text_bytes
+        && text.len() > tenant.limits.max_text_bytes
     {
         return Err(ApiError::too_large(format!(
             "`text` is {} bytes; the limit is {}",
             text.len(),
-            gateway.limits.max_text_bytes
+            tenant.limits.max_text_bytes
         )));
     }
-    let job = TranslationJob::from_value(&request, &gateway.limits).map_err(ApiError::bad_request)?;
+    let job = TranslationJob::from_value(&request, &tenant.limits).map_err(ApiError::bad_request)?;
     let data =
         json!({ "text": job.text, "targetLanguages": job.target_languages, "sourceLanguage": job.source_language });
-    let id = gateway.producer.add(&data).await.map_err(ApiError::queue_unavailable)?;
-    match gateway.producer.wait(&id, gateway.queue_timeout).await.map_err(ApiError::queue_unavailable)? {
+    let id = tenant.producer.add(&data).await.map_err(ApiError::queue_unavailable)?;
+    match tenant.producer.wait(&id, gateway.queue_timeout).await.map_err(ApiError::queue_unavailable)? {
         Some(Finished::Completed(mut value)) => {
             value["jobId"] = json!(id);
             Ok(Json(value))
@@ -51,8 +57,18 @@ pub async fn translate(
 
 /// `GET /healthz`: 200 when the queue's Redis answers, 503 when not.
 pub async fn healthz(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, ApiError> {
-    gateway.producer.ping().await.map_err(ApiError::queue_unavailable)?;
+    // Every tenant's queue lives on the same Redis.
+    gateway.tenants[0].producer.ping().await.map_err(ApiError::queue_unavailable)?;
     Ok(Json(json!({ "status": "ok", "redis": "ok" })))
+}
+
+/// `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+fn api_key(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok())).map(str::trim).filter(|k| !k.is_empty())
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -29,17 +29,33 @@ pub enum LogFormat {
 /// Where the pipeline file is.
 #[derive(Debug, clap::Args)]
 pub struct ConfigArg {
-    /// The pipeline file.
+    /// The pipeline file, or a hosted config with `[[tenant]]` tables.
     #[arg(long, short, env = "LINGO_CONFIG", default_value = "pipeline.toml")]
     pub config: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Take jobs from the queue and translate them.
+    /// Take jobs from the queue and translate them (a pipeline.toml, or a
+    /// hosted config with `[[tenant]]` tables). SIGHUP reloads the config.
     Run {
         #[command(flatten)]
         config: ConfigArg,
+        /// Also reload when a config file changes.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Ask a running worker to reload its config (through `worker.admin_listen`).
+    Reload {
+        /// The worker's admin address.
+        #[arg(long, env = "LINGO_ADMIN", default_value = "127.0.0.1:9464")]
+        admin: SocketAddr,
+    },
+    /// Show a running worker's health, tenants and last reload.
+    Status {
+        /// The worker's admin address.
+        #[arg(long, env = "LINGO_ADMIN", default_value = "127.0.0.1:9464")]
+        admin: SocketAddr,
     },
     /// Validate a pipeline: every error, or one line per stage.
     Check {

@@ -7,9 +7,12 @@
 //! `lingo-engine`, queues from `lingo-queue`; the only place that sees all
 //! three is [`translator`].
 
+mod admin;
 mod cli;
 mod commands;
+mod host;
 mod logging;
+mod metrics;
 mod services;
 mod translator;
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use lingo_engine::capabilities::{HttpClient, KvStore};
+use lingo_config::MAX_STAGE_MEMORY;
 use lingo_engine::{EngineOptions, Pipeline, Plugins, Services, StageEngine};
 
 /// Where `kv` keeps its data.
@@ -16,17 +17,20 @@ pub enum KvBackend {
     Redis,
 }
 
-/// Builds the services for `config`.
-pub async fn build(config: &lingo_config::Pipeline, kv: KvBackend) -> anyhow::Result<Services> {
-    let max_memory = config.enabled_stages().map(|s| s.memory).max().unwrap_or(64 << 20);
-    let max_instances = (config.worker.concurrency * 4).clamp(64, 4096) as u32;
+/// Builds the services for a worker with `worker`'s settings. Any stage may
+/// ask for up to [`MAX_STAGE_MEMORY`]: the pool reserves address space per
+/// instance whatever the cap, and each stage's own cap is enforced per call,
+/// so a reloaded pipeline can raise a stage's memory without a restart.
+pub async fn build(worker: &lingo_config::Worker, kv: KvBackend) -> anyhow::Result<Services> {
+    let max_memory = MAX_STAGE_MEMORY;
+    let max_instances = (worker.concurrency * 4).clamp(64, 4096) as u32;
     let options = EngineOptions { max_instances, max_memory, ..EngineOptions::default() };
     let engine = StageEngine::new(&options).context("starting the WebAssembly engine")?;
     let kv = match kv {
         KvBackend::Memory => KvStore::memory(),
-        KvBackend::Redis => KvStore::redis(&config.worker.kv_url)
+        KvBackend::Redis => KvStore::redis(&worker.kv_url)
             .await
-            .with_context(|| format!("connecting to the kv Redis at `{}`", config.worker.kv_url))?,
+            .with_context(|| format!("connecting to the kv Redis at `{}`", worker.kv_url))?,
     };
     Ok(Services { engine, http: Arc::new(HttpClient::default()), kv })
 }

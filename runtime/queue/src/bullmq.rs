@@ -7,7 +7,7 @@
 //! at all, which BullMQ's Node worker writes on every failed attempt
 //! ([`Failures`]).
 
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bullmq::options::RedisConnectionOptions;
@@ -16,7 +16,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Job, JobError, Processor, QueueError, QueueSettings};
+use crate::{Job, JobError, Processor, QueueError, QueueSettings, TenantSlots};
 
 /// How long to wait before fetching again after a fetch failed (ms).
 const RUN_RETRY_DELAY_MS: u64 = 1_000;
@@ -41,7 +41,7 @@ impl Worker {
         let s = &self.settings;
         tracing::info!(protocol = "bullmq", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
         tracing::info!("Concurrency: {} workers", s.concurrency);
-        let slots = Slots::new(s.concurrency);
+        let slots = s.tenant_slots();
         let client = redis::Client::open(s.redis_url.as_str()).map_err(QueueError::from)?;
         let failures = Failures {
             con: ConnectionManager::new(client).await.map_err(QueueError::from)?,
@@ -87,7 +87,7 @@ impl Worker {
 
 async fn process<P: Processor>(
     processor: &P,
-    slots: &Slots,
+    slots: &TenantSlots,
     failures: &Failures,
     job: bullmq::Job,
 ) -> Result<serde_json::Value, BullMqError> {
@@ -98,9 +98,12 @@ async fn process<P: Processor>(
         attempts_made: job.attempts_made(),
         timestamp: job.timestamp(),
     };
-    let slot = slots.take();
-    let result = processor.process(&ours, slot).await;
-    slots.give_back(slot);
+    // The crate has fetched the job already (it fetches up to `concurrency`,
+    // the tenant's `max_slots`); in a shared pool the job waits here, locked
+    // and renewed, until the pool grants this tenant a slot.
+    let slot = slots.acquire().await;
+    let result = processor.process(&ours, slot.index()).await;
+    drop(slot);
     match result {
         Ok(value) => Ok(value),
         Err(JobError::Fatal(message)) => {
@@ -176,29 +179,6 @@ impl Failures {
             .await;
         if let Err(err) = written {
             tracing::warn!(job.id = %job.id(), error = %err, "could not record the failed attempt's reason");
-        }
-    }
-}
-
-/// Slot numbers for log lines: the crate runs up to `concurrency` jobs at
-/// once, and each takes the lowest free number.
-#[derive(Clone)]
-struct Slots(Arc<Mutex<Vec<usize>>>);
-
-impl Slots {
-    fn new(count: usize) -> Self {
-        Self(Arc::new(Mutex::new((1..=count).rev().collect())))
-    }
-
-    fn take(&self) -> usize {
-        self.0.lock().expect("slots lock").pop().unwrap_or(0)
-    }
-
-    fn give_back(&self, slot: usize) {
-        if slot > 0 {
-            let mut free = self.0.lock().expect("slots lock");
-            free.push(slot);
-            free.sort_unstable_by(|a, b| b.cmp(a));
         }
     }
 }

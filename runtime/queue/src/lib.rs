@@ -11,12 +11,18 @@
 
 pub mod bull;
 pub mod bullmq;
+mod depth;
 mod error;
+pub mod fair;
 mod job;
 pub mod producer;
 mod settings;
+mod worker;
 
+pub use depth::waiting_jobs;
 pub use error::QueueError;
+pub use fair::{Slot, SlotPool, TenantSlots, TenantUsage};
 pub use job::{Job, JobError, Processor};
 pub use producer::{Finished, Producer};
 pub use settings::{Protocol, QueueSettings};
+pub use worker::QueueWorker;

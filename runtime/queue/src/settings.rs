@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::fair::{SlotPool, TenantSlots};
+
 /// Which producer library's Redis protocol to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -33,6 +35,9 @@ pub struct QueueSettings {
     /// How long one blocking fetch waits on an empty queue before trying
     /// again (bull's `drainDelay`; whole seconds, at least 1).
     pub drain_delay: Duration,
+    /// The shared pool this queue's jobs take their slots from (hosted mode);
+    /// `None` gives the queue a pool of its own with `concurrency` slots.
+    pub slots: Option<TenantSlots>,
 }
 
 impl QueueSettings {
@@ -49,7 +54,14 @@ impl QueueSettings {
             max_stalled_count: 1,
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::from_secs(5),
+            slots: None,
         }
+    }
+
+    /// Where this queue's jobs take their slots: the shared pool, or one of
+    /// its own sized `concurrency`.
+    pub fn tenant_slots(&self) -> TenantSlots {
+        self.slots.clone().unwrap_or_else(|| SlotPool::new(self.concurrency).tenant("default", 1, self.concurrency))
     }
 
     /// `<prefix>:<queue>:`, the start of every key of this queue.

@@ -130,7 +130,7 @@ fn kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
 
-    const LIMITS: JobLimits = JobLimits { max_text_bytes: 16, max_targets: 2 };
+    const LIMITS: JobLimits = JobLimits { max_text_bytes: 16, max_targets: 2, job_timeout: None };
 
     fn reason(data: &str) -> String {
         TranslationJob::parse(data, &LIMITS).unwrap_err()

@@ -97,8 +97,20 @@ impl Pipeline {
         self.inner.units.joined()
     }
 
-    /// Runs `job` through the stages.
+    /// Runs `job` through the stages, within the job deadline if one is set
+    /// (`limits.job_timeout`); a job past it fails as retryable.
     pub async fn run(&self, job_id: &str, job: &TranslationJob) -> Result<JobReport, JobFailed> {
+        let Some(deadline) = self.inner.limits.job_timeout else { return self.run_stages(job_id, job).await };
+        match tokio::time::timeout(deadline, self.run_stages(job_id, job)).await {
+            Ok(result) => result,
+            Err(_) => Err(JobFailed {
+                failure: Failure::Retryable(format!("the job took longer than its deadline of {deadline:?}")),
+                steps: vec![],
+            }),
+        }
+    }
+
+    async fn run_stages(&self, job_id: &str, job: &TranslationJob) -> Result<JobReport, JobFailed> {
         let mut steps = Vec::new();
         let text = match self.pre(job_id, job, &mut steps).await {
             Ok(text) => text,

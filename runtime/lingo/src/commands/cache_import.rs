@@ -29,7 +29,7 @@ const IN_FLIGHT: usize = 64;
 
 pub async fn import(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
     let config = lingo_config::load(config_path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    let services = services::build(&config, KvBackend::Redis).await?;
+    let services = services::build(&config.worker, KvBackend::Redis).await?;
     let pipeline = services::load_pipeline(&config, &services).await?;
     let reader: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(std::io::stdin().lock())

@@ -16,7 +16,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
         }
     };
     // Plugins check their own config too: load them as a start would.
-    let services = services::build(&config, KvBackend::Memory).await?;
+    let services = services::build(&config.worker, KvBackend::Memory).await?;
     if let Err(err) = services::load_pipeline(&config, &services).await {
         eprintln!("{err}");
         return Ok(ExitCode::FAILURE);

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod admin_client;
 mod cache_import;
 mod check;
 mod demo;
@@ -15,7 +16,9 @@ use crate::cli::Command;
 /// Runs a subcommand.
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run { config } => run::run(&config.config).await,
+        Command::Run { config, watch } => run::run(&config.config, watch).await,
+        Command::Reload { admin } => admin_client::reload(admin).await,
+        Command::Status { admin } => admin_client::status(admin).await,
         Command::Check { config } => check::check(&config.config).await,
         Command::Try { config, to, from, json, text } => {
             try_line::try_line(&config.config, &to, from, json, &text).await

@@ -1,45 +1,40 @@
-//! `lingo run`: the worker. Loads the pipeline, then consumes the queue with
-//! the configured protocol until SIGINT or SIGTERM.
+//! `lingo run`: the worker. Starts the [`Host`] on a pipeline or a hosted
+//! config, serves the admin endpoints if configured, reloads on SIGHUP (and
+//! on file changes with `--watch`), and stops on SIGINT or SIGTERM after
+//! in-flight jobs finish.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use lingo_config::Protocol;
-use lingo_queue::{QueueSettings, bull, bullmq};
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::services::{self, KvBackend};
-use crate::translator::Translator;
+use crate::admin;
+use crate::host::Host;
 
-pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
-    let config = lingo_config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    let services = services::build(&config, KvBackend::Redis).await?;
-    let pipeline = services::load_pipeline(&config, &services).await?;
-    let translator = Arc::new(Translator::new(pipeline));
-    let settings = queue_settings(&config.worker);
+/// How often `--watch` looks at the config files.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+pub async fn run(path: &Path, watch: bool) -> anyhow::Result<ExitCode> {
+    let host = Host::start(path).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(on_signal(shutdown.clone()));
-    match config.worker.protocol {
-        Protocol::Bull => bull::Worker::connect(settings).await?.run(translator, shutdown).await?,
-        Protocol::BullMq => bullmq::Worker::connect(settings).await?.run(translator, shutdown).await?,
+    tokio::spawn(reload_on_hangup(host.clone()));
+    if watch {
+        tokio::spawn(reload_on_change(host.clone()));
     }
+    if let Some(addr) = host.admin_listen() {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("admin_listen {addr}"))?;
+        tracing::info!(%addr, "admin endpoints: GET /metrics, GET /healthz, POST /reload");
+        let (router, stop) = (admin::router(host.clone()), shutdown.clone());
+        tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await });
+    }
+    shutdown.cancelled().await;
+    host.stop().await;
     tracing::info!("worker stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The queue adapters' settings from the `[worker]` table.
-pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
-    QueueSettings {
-        prefix: worker.prefix.clone(),
-        queue: worker.queue.clone(),
-        concurrency: worker.concurrency,
-        lock_duration: worker.lock_duration,
-        stalled_interval: worker.stalled_interval,
-        max_stalled_count: worker.max_stalled_count,
-        shutdown_grace: worker.shutdown_grace,
-        ..QueueSettings::new(worker.redis_url.clone())
-    }
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM.
@@ -52,4 +47,32 @@ pub async fn on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("signal received: stopping");
     shutdown.cancel();
+}
+
+async fn reload_on_hangup(host: Arc<Host>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the config");
+        let _ = host.reload().await;
+    }
+}
+
+/// Reloads when any config file's modification time changes.
+async fn reload_on_change(host: Arc<Host>) {
+    let mut seen = modified(&host.watched_files().await);
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let now = modified(&host.watched_files().await);
+        if now != seen {
+            tracing::info!("config files changed: reloading");
+            let _ = host.reload().await;
+            // Read again: a reload can add tenants and so files.
+            seen = modified(&host.watched_files().await);
+        }
+    }
+}
+
+fn modified(files: &[PathBuf]) -> Vec<Option<SystemTime>> {
+    files.iter().map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok()).collect()
 }

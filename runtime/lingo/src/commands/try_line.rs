@@ -17,7 +17,7 @@ pub async fn try_line(
     text: &str,
 ) -> anyhow::Result<ExitCode> {
     let config = lingo_config::load(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    let services = services::build(&config, KvBackend::Memory).await?;
+    let services = services::build(&config.worker, KvBackend::Memory).await?;
     let pipeline = services::load_pipeline(&config, &services).await?;
     let data = serde_json::json!({ "text": text, "targetLanguages": to, "sourceLanguage": from });
     let job = match pipeline.parse_job(&data.to_string()) {

@@ -3,11 +3,10 @@
 //! bull's Redis protocol with Lua scripts written here from the spec
 //! (`/work/shared/specs/bull-protocol.md`, Part A).
 //!
-//! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `slots`
-//! bounds them, `runner` runs one job (with `locks` renewing its lock) and
+//! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `runner` runs one job (with `locks` renewing its lock) and
 //! writes its outcome (decided by `outcome`, from `opts`), `maintenance`
 //! promotes delayed jobs and recovers stalled ones, `events` listens for
-//! delayed announcements. `store` is the only place that talks to Redis by
+//! delayed announcements; slots come from [`crate::fair`]. `store` is the only place that talks to Redis by
 //! script (`scripts/*.lua`); `keys` names the keys; `health` rides out outages.
 //!
 //! Not here (spec C2, optional): rate limiter keys, repeatable jobs, progress
@@ -28,7 +27,6 @@ mod producer;
 mod record;
 mod runner;
 mod scripts;
-mod slots;
 mod store;
 
 pub(crate) use producer::BullProducer;
@@ -50,7 +48,6 @@ use fetch::{Fetch, Fetcher};
 use health::{Backoff, Health};
 use keys::Keys;
 use runner::JobContext;
-use slots::Slots;
 use store::Store;
 
 /// How many delayed announcements may wait for the promotion loop.
@@ -131,7 +128,7 @@ impl Worker {
         jobs: &mut JoinSet<()>,
         shutdown: &CancellationToken,
     ) {
-        let slots = Slots::new(self.settings.concurrency);
+        let slots = self.settings.tenant_slots();
         let mut fetcher = Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay);
         let mut backoff = Backoff::default();
         let mut slot = None;

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
+use crate::fair::Slot;
 use crate::{JobError, Processor};
 
 use super::clock::now_ms;
@@ -20,7 +21,6 @@ use super::health::Health;
 use super::locks::Renewal;
 use super::outcome::{self, Next, Plan};
 use super::record::Record;
-use super::slots::Slot;
 use super::store::{Store, code};
 
 /// What every job task shares.

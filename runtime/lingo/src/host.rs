@@ -1,0 +1,309 @@
+//! The worker as it runs: every tenant's queue consumed through one shared,
+//! fair slot pool, on one engine, HTTP client and `kv` store, with the
+//! config reloadable while jobs run.
+//!
+//! A plain `pipeline.toml` is one tenant holding every slot. A reload reads
+//! the files again, validates them and loads every tenant's stages aside
+//! (compiled, linked, each plugin's `init` run); only when all of that
+//! succeeded does it swap, tenant by tenant: a changed pipeline is swapped
+//! into the tenant's translator (jobs already running finish on the old
+//! one), a changed share is applied to the pool, a new tenant starts
+//! consuming, a removed one stops fetching and lets its jobs finish. A
+//! config that fails keeps the running one and says why.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use lingo_config::{Hosted, Protocol, Tenant};
+use lingo_engine::{Pipeline, Plugins, Services};
+use lingo_queue::{QueueSettings, QueueWorker, SlotPool};
+use redis::aio::ConnectionManager;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Metrics, Snapshot};
+use crate::services::{self, KvBackend};
+use crate::translator::{Loaded, Translator};
+
+/// The running worker.
+pub struct Host {
+    path: PathBuf,
+    /// The `[worker]` settings it started with; changing them needs a restart.
+    worker: lingo_config::Worker,
+    protocol: lingo_queue::Protocol,
+    pool: SlotPool,
+    services: Services,
+    plugins: Plugins,
+    metrics: Arc<Metrics>,
+    redis: ConnectionManager,
+    state: Mutex<State>,
+}
+
+struct State {
+    config: Hosted,
+    tenants: BTreeMap<String, Running>,
+    /// Tenants removed by a reload whose last jobs may still be finishing.
+    retired: Vec<JoinHandle<()>>,
+    applied: u64,
+    refused: u64,
+    /// Why the config in the files is not the one running, if it is not.
+    last_refusal: Option<String>,
+}
+
+/// One tenant's consuming worker.
+struct Running {
+    settings: QueueSettings,
+    translator: Arc<Translator>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// What a reload did.
+#[derive(Debug, serde::Serialize)]
+pub struct Applied {
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Host {
+    /// Loads the config at `path`, every tenant's stages, and starts
+    /// consuming every tenant's queue. Any error stops the start.
+    pub async fn start(path: &Path) -> anyhow::Result<Arc<Self>> {
+        let config = lingo_config::load_hosted(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+        let services = services::build(&config.worker, KvBackend::Redis).await?;
+        let client = redis::Client::open(config.worker.redis_url.as_str()).context("the queue's Redis URL")?;
+        let redis = ConnectionManager::new(client)
+            .await
+            .with_context(|| format!("connecting to the queue's Redis at `{}`", config.worker.redis_url))?;
+        let host = Arc::new(Host {
+            path: path.to_path_buf(),
+            worker: config.worker.clone(),
+            protocol: queue_protocol(config.worker.protocol),
+            pool: SlotPool::new(config.worker.concurrency),
+            services,
+            plugins: Plugins::default(),
+            metrics: Arc::new(Metrics::default()),
+            redis,
+            state: Mutex::new(State {
+                config: config.clone(),
+                tenants: BTreeMap::new(),
+                retired: vec![],
+                applied: 0,
+                refused: 0,
+                last_refusal: None,
+            }),
+        });
+        let loaded = host.load_all(&config).await?;
+        let mut state = host.state.lock().await;
+        for (tenant, loaded) in config.tenants.iter().zip(loaded) {
+            let running = host.start_tenant(tenant, loaded).await?;
+            state.tenants.insert(tenant.id.clone(), running);
+        }
+        drop(state);
+        Ok(host)
+    }
+
+    /// Where the admin endpoints are served, if anywhere.
+    pub fn admin_listen(&self) -> Option<std::net::SocketAddr> {
+        self.worker.admin_listen
+    }
+
+    /// The files whose change `--watch` reloads on.
+    pub async fn watched_files(&self) -> Vec<PathBuf> {
+        let state = self.state.lock().await;
+        let mut files = vec![self.path.clone()];
+        files.extend(state.config.tenants.iter().map(|t| t.pipeline.file.clone()));
+        files
+    }
+
+    /// Reads the config again and applies it, or keeps the running one and
+    /// says why not.
+    pub async fn reload(&self) -> Result<Applied, String> {
+        let mut state = self.state.lock().await;
+        match self.prepare_reload().await {
+            Ok((config, loaded)) => {
+                let applied = self.apply(&mut state, config, loaded).await;
+                state.applied += 1;
+                state.last_refusal = None;
+                tracing::info!(added = ?applied.added, updated = ?applied.updated, removed = ?applied.removed, "config reloaded");
+                Ok(applied)
+            }
+            Err(reason) => {
+                state.refused += 1;
+                state.last_refusal = Some(reason.clone());
+                tracing::error!("config reload refused; the running config stays:\n{reason}");
+                Err(reason)
+            }
+        }
+    }
+
+    async fn prepare_reload(&self) -> Result<(Hosted, Vec<Loaded>), String> {
+        let config = lingo_config::load_hosted(&self.path).map_err(|errors| errors.to_string())?;
+        if config.worker != self.worker {
+            return Err(format!(
+                "{}: [worker] changed; its settings (Redis, protocol, slots, locks) apply only at start: restart lingo to change them",
+                self.path.display()
+            ));
+        }
+        let loaded = self.load_all(&config).await.map_err(|e| e.to_string())?;
+        Ok((config, loaded))
+    }
+
+    /// Loads every tenant's stages, reporting every error of every tenant.
+    async fn load_all(&self, config: &Hosted) -> anyhow::Result<Vec<Loaded>> {
+        let mut loaded = Vec::new();
+        let mut errors = Vec::new();
+        for tenant in &config.tenants {
+            let pipeline = &tenant.pipeline;
+            match Pipeline::load(pipeline, &tenant.id, &self.services, &self.plugins).await {
+                Ok(stages) => loaded.push(Loaded::new(stages, pipeline)),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        if errors.is_empty() { Ok(loaded) } else { Err(anyhow::anyhow!("{}", lingo_config::ConfigErrors(errors))) }
+    }
+
+    async fn apply(&self, state: &mut State, config: Hosted, loaded: Vec<Loaded>) -> Applied {
+        let mut applied = Applied { added: vec![], updated: vec![], removed: vec![] };
+        let keep: Vec<&str> = config.tenants.iter().map(|t| t.id.as_str()).collect();
+        let gone: Vec<String> = state.tenants.keys().filter(|id| !keep.contains(&id.as_str())).cloned().collect();
+        for id in gone {
+            let running = state.tenants.remove(&id).expect("listed");
+            running.stop.cancel();
+            state.retired.push(running.task);
+            applied.removed.push(id);
+        }
+        for (tenant, loaded) in config.tenants.iter().zip(loaded) {
+            let same_queue = state.tenants.get(&tenant.id).is_some_and(|r| r.settings.queue == tenant.pipeline.worker.queue);
+            if same_queue {
+                let running = &state.tenants[&tenant.id];
+                running.translator.swap(loaded);
+                self.pool.tenant(&tenant.id, tenant.weight, tenant.max_slots);
+                applied.updated.push(tenant.id.clone());
+                continue;
+            }
+            if let Some(old) = state.tenants.remove(&tenant.id) {
+                old.stop.cancel();
+                state.retired.push(old.task);
+            }
+            match self.start_tenant(tenant, loaded).await {
+                Ok(running) => {
+                    state.tenants.insert(tenant.id.clone(), running);
+                    applied.added.push(tenant.id.clone());
+                }
+                Err(err) => tracing::error!(tenant = %tenant.id, "could not start consuming: {err:#}"),
+            }
+        }
+        state.retired.retain(|task| !task.is_finished());
+        state.config = config;
+        applied
+    }
+
+    async fn start_tenant(&self, tenant: &Tenant, loaded: Loaded) -> anyhow::Result<Running> {
+        let mut settings = queue_settings(&tenant.pipeline.worker);
+        settings.slots = Some(self.pool.tenant(&tenant.id, tenant.weight, tenant.max_slots));
+        let worker = QueueWorker::connect(settings.clone(), self.protocol)
+            .await
+            .with_context(|| format!("tenant `{}`: connecting to queue `{}`", tenant.id, settings.queue))?;
+        let translator = Arc::new(Translator::new(&tenant.id, loaded, self.metrics.clone()));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn({
+            let (translator, stop, id) = (translator.clone(), stop.clone(), tenant.id.clone());
+            async move {
+                if let Err(err) = worker.run(translator, stop).await {
+                    tracing::error!(tenant = %id, "worker stopped: {err}");
+                }
+            }
+        });
+        Ok(Running { settings, translator, stop, task })
+    }
+
+    /// Stops fetching for every tenant and waits for in-flight jobs (each
+    /// worker within its shutdown grace).
+    pub async fn stop(&self) {
+        let mut state = self.state.lock().await;
+        let mut tasks: Vec<JoinHandle<()>> = state.retired.drain(..).collect();
+        for (_, running) in std::mem::take(&mut state.tenants) {
+            running.stop.cancel();
+            tasks.push(running.task);
+        }
+        drop(state);
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// `/metrics`: the counters and the gauges as of now.
+    pub async fn metrics_text(&self) -> String {
+        let state = self.state.lock().await;
+        let mut queued = Vec::new();
+        for (id, running) in &state.tenants {
+            let mut con = self.redis.clone();
+            if let Ok(n) = lingo_queue::waiting_jobs(&mut con, &running.settings, self.protocol).await {
+                queued.push((id.clone(), n));
+            }
+        }
+        let snapshot = Snapshot {
+            slots: self.pool.usage().into_iter().map(|u| (u.tenant, u.held, u.waiting)).collect(),
+            queued,
+            last_reload_ok: state.last_refusal.is_none(),
+            reloads: (state.applied, state.refused),
+        };
+        drop(state);
+        self.metrics.render(&snapshot)
+    }
+
+    /// `/healthz`: whether Redis answers, the tenants running, and whether
+    /// the last reload was refused (and why).
+    pub async fn health(&self) -> (bool, serde_json::Value) {
+        let redis_ok = redis::cmd("PING").query_async::<String>(&mut self.redis.clone()).await.is_ok();
+        let state = self.state.lock().await;
+        let tenants: Vec<serde_json::Value> = state
+            .config
+            .tenants
+            .iter()
+            .map(|t| {
+                let stages: Vec<&str> = t.pipeline.enabled_stages().map(|s| s.name.as_str()).collect();
+                serde_json::json!({ "id": t.id, "queue": t.pipeline.worker.queue, "max_slots": t.max_slots, "weight": t.weight, "stages": stages })
+            })
+            .collect();
+        let body = serde_json::json!({
+            "status": if redis_ok { "ok" } else { "redis unreachable" },
+            "config": {
+                "file": self.path.display().to_string(),
+                "reloads_applied": state.applied,
+                "reloads_refused": state.refused,
+                "last_reload": if state.last_refusal.is_some() { "refused" } else { "applied" },
+                "refused_because": state.last_refusal,
+            },
+            "tenants": tenants,
+        });
+        (redis_ok, body)
+    }
+}
+
+/// The queue adapters' settings from a `[worker]` table.
+pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
+    QueueSettings {
+        prefix: worker.prefix.clone(),
+        queue: worker.queue.clone(),
+        concurrency: worker.concurrency,
+        lock_duration: worker.lock_duration,
+        stalled_interval: worker.stalled_interval,
+        max_stalled_count: worker.max_stalled_count,
+        shutdown_grace: worker.shutdown_grace,
+        ..QueueSettings::new(worker.redis_url.clone())
+    }
+}
+
+/// The queue crate's name for the configured protocol.
+pub fn queue_protocol(protocol: Protocol) -> lingo_queue::Protocol {
+    match protocol {
+        Protocol::Bull => lingo_queue::Protocol::Bull,
+        Protocol::BullMq => lingo_queue::Protocol::BullMq,
+    }
+}

@@ -1,0 +1,232 @@
+//! Per-tenant counters for `/metrics`, in the Prometheus text format.
+//!
+//! Jobs by outcome, stage calls and their time, translations by the stage
+//! that produced them (and so the cache hit ratio), plus gauges read at
+//! scrape time: slots held and waiting, jobs waiting in each queue, and the
+//! state of the last config reload.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How a job ended, as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum JobOutcome {
+    Completed,
+    /// Failed this attempt; the queue may retry it.
+    Failed,
+    /// Sent back to wait by a backend's rate limit.
+    RateLimited,
+}
+
+impl JobOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            JobOutcome::Completed => "completed",
+            JobOutcome::Failed => "failed",
+            JobOutcome::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Every tenant's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    tenants: Mutex<BTreeMap<String, TenantCounters>>,
+}
+
+#[derive(Debug, Default)]
+struct TenantCounters {
+    jobs: BTreeMap<JobOutcome, u64>,
+    /// Per stage: calls and seconds spent in them.
+    stages: BTreeMap<String, (u64, f64)>,
+    /// Per producing stage: translations.
+    providers: BTreeMap<String, u64>,
+    cache_hits: u64,
+}
+
+/// Gauges sampled when `/metrics` is read.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Per tenant: slots held, requests waiting for a slot.
+    pub slots: Vec<(String, usize, usize)>,
+    /// Per tenant: jobs waiting in its queue, when Redis answered.
+    pub queued: Vec<(String, u64)>,
+    /// Whether the last reload was applied.
+    pub last_reload_ok: bool,
+    /// Reloads applied and refused since start.
+    pub reloads: (u64, u64),
+}
+
+/// One job's figures, as the translator reports them.
+#[derive(Debug)]
+pub struct JobRecord<'a> {
+    pub outcome: JobOutcome,
+    /// Stage name and time of each call made.
+    pub stage_calls: Vec<(&'a str, Duration)>,
+    /// The stage that produced each translation.
+    pub providers: Vec<&'a str>,
+    /// How many of those came from a cache stage.
+    pub cache_hits: u64,
+}
+
+impl Metrics {
+    pub fn record(&self, tenant: &str, job: JobRecord<'_>) {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        let counters = match tenants.get_mut(tenant) {
+            Some(counters) => counters,
+            None => tenants.entry(tenant.to_string()).or_default(),
+        };
+        *counters.jobs.entry(job.outcome).or_default() += 1;
+        for (stage, elapsed) in job.stage_calls {
+            let entry = counters.stages.entry(stage.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 += elapsed.as_secs_f64();
+        }
+        for provider in job.providers {
+            *counters.providers.entry(provider.to_string()).or_default() += 1;
+        }
+        counters.cache_hits += job.cache_hits;
+    }
+
+    /// The Prometheus text exposition of the counters and `snapshot`.
+    pub fn render(&self, snapshot: &Snapshot) -> String {
+        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                match labels.is_empty() {
+                    true => writeln!(out, "{name} {value}"),
+                    false => writeln!(out, "{name}{{{labels}}} {value}"),
+                }
+                .expect("writing to a String");
+            }
+        };
+        let each = |f: &dyn Fn(&str, &TenantCounters) -> Vec<(String, String)>| -> Vec<(String, String)> {
+            tenants.iter().flat_map(|(tenant, c)| f(tenant, c)).collect()
+        };
+        family(
+            "lingo_jobs_total",
+            "counter",
+            "Job attempts finished, by outcome.",
+            each(&|t, c| {
+                c.jobs.iter().map(|(o, n)| (format!("tenant=\"{t}\",outcome=\"{}\"", o.label()), n.to_string())).collect()
+            }),
+        );
+        family(
+            "lingo_stage_calls_total",
+            "counter",
+            "Stage calls made.",
+            each(&|t, c| {
+                c.stages.iter().map(|(s, (n, _))| (format!("tenant=\"{t}\",stage=\"{s}\""), n.to_string())).collect()
+            }),
+        );
+        family(
+            "lingo_stage_seconds_total",
+            "counter",
+            "Time spent in stage calls; divide by lingo_stage_calls_total for the mean latency.",
+            each(&|t, c| {
+                c.stages.iter().map(|(s, (_, secs))| (format!("tenant=\"{t}\",stage=\"{s}\""), format!("{secs:.6}"))).collect()
+            }),
+        );
+        family(
+            "lingo_translations_total",
+            "counter",
+            "Translations produced, by the stage that produced them.",
+            each(&|t, c| {
+                c.providers.iter().map(|(p, n)| (format!("tenant=\"{t}\",provider=\"{p}\""), n.to_string())).collect()
+            }),
+        );
+        family(
+            "lingo_cache_hit_ratio",
+            "gauge",
+            "Share of translations served by a cache stage since start.",
+            each(&|t, c| {
+                let total: u64 = c.providers.values().sum();
+                let ratio = if total == 0 { 0.0 } else { c.cache_hits as f64 / total as f64 };
+                vec![(format!("tenant=\"{t}\""), format!("{ratio:.4}"))]
+            }),
+        );
+        drop(tenants);
+        family(
+            "lingo_slots_held",
+            "gauge",
+            "Concurrency slots the tenant holds now.",
+            snapshot.slots.iter().map(|(t, held, _)| (format!("tenant=\"{t}\""), held.to_string())).collect(),
+        );
+        family(
+            "lingo_slots_waiting",
+            "gauge",
+            "Slot requests of the tenant waiting for a free slot.",
+            snapshot.slots.iter().map(|(t, _, waiting)| (format!("tenant=\"{t}\""), waiting.to_string())).collect(),
+        );
+        family(
+            "lingo_queue_waiting",
+            "gauge",
+            "Jobs waiting in the tenant's queue.",
+            snapshot.queued.iter().map(|(t, n)| (format!("tenant=\"{t}\""), n.to_string())).collect(),
+        );
+        family(
+            "lingo_config_reloads_total",
+            "counter",
+            "Config reloads, applied or refused.",
+            vec![
+                ("result=\"applied\"".into(), snapshot.reloads.0.to_string()),
+                ("result=\"refused\"".into(), snapshot.reloads.1.to_string()),
+            ],
+        );
+        family(
+            "lingo_config_last_reload_ok",
+            "gauge",
+            "1 when the config in the file is the one running.",
+            vec![(String::new(), u8::from(snapshot.last_reload_ok).to_string())],
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_tenant_and_renders_prometheus_text() {
+        let metrics = Metrics::default();
+        let ms = Duration::from_millis;
+        metrics.record(
+            "acme",
+            JobRecord {
+                outcome: JobOutcome::Completed,
+                stage_calls: vec![("cache", ms(1)), ("vllm", ms(200))],
+                providers: vec!["vllm"],
+                cache_hits: 0,
+            },
+        );
+        metrics.record(
+            "acme",
+            JobRecord { outcome: JobOutcome::Completed, stage_calls: vec![("cache", ms(1))], providers: vec!["cache"], cache_hits: 1 },
+        );
+        metrics.record("beta", JobRecord { outcome: JobOutcome::Failed, stage_calls: vec![], providers: vec![], cache_hits: 0 });
+        let text = metrics.render(&Snapshot {
+            slots: vec![("acme".into(), 3, 1)],
+            queued: vec![("acme".into(), 42)],
+            last_reload_ok: true,
+            reloads: (2, 1),
+        });
+        for line in [
+            "lingo_jobs_total{tenant=\"acme\",outcome=\"completed\"} 2",
+            "lingo_jobs_total{tenant=\"beta\",outcome=\"failed\"} 1",
+            "lingo_stage_calls_total{tenant=\"acme\",stage=\"cache\"} 2",
+            "lingo_stage_seconds_total{tenant=\"acme\",stage=\"vllm\"} 0.200000",
+            "lingo_cache_hit_ratio{tenant=\"acme\"} 0.5000",
+            "lingo_slots_held{tenant=\"acme\"} 3",
+            "lingo_queue_waiting{tenant=\"acme\"} 42",
+            "lingo_config_reloads_total{result=\"refused\"} 1",
+            "lingo_config_last_reload_ok 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! One pool of concurrency slots shared fairly by many queues (tenants).
+//!
+//! Each tenant asks for one slot at a time ([`TenantSlots::acquire`]) and
+//! fetches a job only once it holds one, so a tenant's backlog waits in
+//! Redis, not in this process. When a slot is free it goes to the waiting
+//! tenant that holds the fewest slots per unit of `weight` (never to one at
+//! its `max_slots`), ties going to the tenant served longest ago. Under load,
+//! busy tenants therefore hold slots in proportion to their weights, and a
+//! tenant that floods its queue cannot starve another: the other's next
+//! request is served as soon as any slot frees.
+//!
+//! A single-queue worker is the same pool with one tenant.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+/// The shared pool.
+#[derive(Clone)]
+pub struct SlotPool {
+    inner: Arc<Mutex<PoolState>>,
+}
+
+/// One tenant's handle on the pool.
+#[derive(Clone)]
+pub struct TenantSlots {
+    pool: SlotPool,
+    tenant: Arc<str>,
+}
+
+/// A held slot; dropping it gives the slot back to the pool.
+pub struct Slot {
+    pool: SlotPool,
+    tenant: Arc<str>,
+    index: usize,
+    /// Set when the slot was never handed over and has been given back.
+    returned: bool,
+}
+
+struct PoolState {
+    /// Free slot numbers (1-based, for log lines), lowest last.
+    free: Vec<usize>,
+    tenants: HashMap<Arc<str>, TenantState>,
+    /// Incremented on every grant, for round-robin tie breaks.
+    clock: u64,
+}
+
+struct TenantState {
+    weight: u32,
+    max_slots: usize,
+    held: usize,
+    last_served: u64,
+    waiters: VecDeque<oneshot::Sender<Slot>>,
+}
+
+/// What a tenant holds and waits for, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantUsage {
+    /// The tenant's id.
+    pub tenant: String,
+    /// Slots it holds now.
+    pub held: usize,
+    /// Requests of it waiting for a slot.
+    pub waiting: usize,
+}
+
+impl SlotPool {
+    /// A pool of `slots` slots, numbered from 1.
+    pub fn new(slots: usize) -> Self {
+        let state = PoolState { free: (1..=slots).rev().collect(), tenants: HashMap::new(), clock: 0 };
+        Self { inner: Arc::new(Mutex::new(state)) }
+    }
+
+    /// The handle of tenant `id`, registering it (or updating its share) with
+    /// `weight` (at least 1) and `max_slots`.
+    pub fn tenant(&self, id: &str, weight: u32, max_slots: usize) -> TenantSlots {
+        let tenant: Arc<str> = Arc::from(id);
+        {
+            let mut state = self.lock();
+            let entry = state.tenants.entry(Arc::clone(&tenant)).or_insert_with(|| TenantState {
+                weight: 1,
+                max_slots: 0,
+                held: 0,
+                last_served: 0,
+                waiters: VecDeque::new(),
+            });
+            entry.weight = weight.max(1);
+            entry.max_slots = max_slots;
+        }
+        // A raised share may let waiting requests through now.
+        self.dispatch();
+        TenantSlots { pool: self.clone(), tenant }
+    }
+
+    /// Slots held and requests waiting, per tenant, sorted by tenant id.
+    pub fn usage(&self) -> Vec<TenantUsage> {
+        let state = self.lock();
+        let mut usage: Vec<TenantUsage> = state
+            .tenants
+            .iter()
+            .map(|(id, t)| TenantUsage {
+                tenant: id.to_string(),
+                held: t.held,
+                waiting: t.waiters.iter().filter(|w| !w.is_closed()).count(),
+            })
+            .collect();
+        usage.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        usage
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Hands free slots to waiting tenants, fairest first, until either runs out.
+    fn dispatch(&self) {
+        let mut state = self.lock();
+        while !state.free.is_empty() {
+            let Some(tenant) = state.next_tenant() else { return };
+            let index = state.free.pop().expect("checked non-empty");
+            state.clock += 1;
+            let clock = state.clock;
+            let entry = state.tenants.get_mut(&tenant).expect("chosen among registered tenants");
+            let waiter = entry.waiters.pop_front().expect("chosen for having waiters");
+            entry.held += 1;
+            entry.last_served = clock;
+            let slot = Slot { pool: self.clone(), tenant, index, returned: false };
+            if let Err(mut unsent) = waiter.send(slot) {
+                // The request was given up; take the slot back without re-entering the lock.
+                unsent.returned = true;
+                let entry = state.tenants.get_mut(&unsent.tenant).expect("registered");
+                entry.held -= 1;
+                state.free.push(unsent.index);
+            }
+        }
+    }
+
+    fn release(&self, tenant: &str, index: usize) {
+        {
+            let mut state = self.lock();
+            if let Some(entry) = state.tenants.get_mut(tenant) {
+                entry.held = entry.held.saturating_sub(1);
+            }
+            state.free.push(index);
+            // Keep the lowest numbers in use so log lines read like the seed worker's.
+            state.free.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        self.dispatch();
+    }
+}
+
+impl PoolState {
+    /// The waiting tenant below its `max_slots` with the fewest slots per
+    /// weight; among equals, the one served longest ago.
+    fn next_tenant(&mut self) -> Option<Arc<str>> {
+        for tenant in self.tenants.values_mut() {
+            while tenant.waiters.front().is_some_and(|w| w.is_closed()) {
+                tenant.waiters.pop_front();
+            }
+        }
+        self.tenants
+            .iter()
+            .filter(|(_, t)| !t.waiters.is_empty() && t.held < t.max_slots)
+            .min_by(|(_, a), (_, b)| {
+                // a.held / a.weight against b.held / b.weight, without division.
+                let (left, right) = (a.held as u64 * u64::from(b.weight), b.held as u64 * u64::from(a.weight));
+                left.cmp(&right).then(a.last_served.cmp(&b.last_served))
+            })
+            .map(|(id, _)| Arc::clone(id))
+    }
+}
+
+impl TenantSlots {
+    /// Waits until the pool grants this tenant a slot. Cancel-safe: a request
+    /// dropped before it is served gives its slot straight back.
+    pub async fn acquire(&self) -> Slot {
+        loop {
+            let (tx, rx) = oneshot::channel();
+            {
+                let mut state = self.pool.lock();
+                let entry = state.tenants.get_mut(&self.tenant).expect("tenants are never unregistered");
+                entry.waiters.push_back(tx);
+            }
+            self.pool.dispatch();
+            if let Ok(slot) = rx.await {
+                return slot;
+            }
+        }
+    }
+
+    /// The tenant's id.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The tenant's `max_slots`.
+    pub fn max_slots(&self) -> usize {
+        self.pool.lock().tenants.get(&self.tenant).map_or(0, |t| t.max_slots)
+    }
+}
+
+impl Slot {
+    /// The slot's number in the pool, from 1, for log lines.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.returned {
+            self.pool.release(&self.tenant, self.index);
+        }
+    }
+}
+
+impl fmt::Debug for SlotPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlotPool").field("usage", &self.usage()).finish()
+    }
+}
+
+impl fmt::Debug for TenantSlots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantSlots").field("tenant", &self.tenant).finish()
+    }
+}
+
+impl fmt::Debug for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slot").field("tenant", &self.tenant).field("index", &self.index).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn pending(slots: &TenantSlots) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), slots.acquire()).await.is_err()
+    }
+
+    #[tokio::test]
+    async fn one_tenant_is_bounded_by_the_pool_and_reuses_low_numbers() {
+        let pool = SlotPool::new(2);
+        let only = pool.tenant("only", 1, 10);
+        let a = only.acquire().await;
+        let b = only.acquire().await;
+        assert_eq!((a.index(), b.index()), (1, 2));
+        assert!(pending(&only).await);
+        drop(a);
+        assert_eq!(only.acquire().await.index(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_tenant_never_holds_more_than_its_max_slots() {
+        let pool = SlotPool::new(8);
+        let small = pool.tenant("small", 1, 2);
+        let _held = (small.acquire().await, small.acquire().await);
+        assert!(pending(&small).await);
+        assert_eq!(pool.usage()[0].held, 2);
+    }
+
+    #[tokio::test]
+    async fn a_freed_slot_goes_to_the_tenant_holding_least_per_weight() {
+        let pool = SlotPool::new(4);
+        let flood = pool.tenant("flood", 1, 4);
+        let mut held: Vec<Slot> = Vec::new();
+        for _ in 0..4 {
+            held.push(flood.acquire().await);
+        }
+        // Both wait; "quiet" holds nothing, so it gets the next free slot.
+        let quiet = pool.tenant("quiet", 1, 4);
+        let waiting_flood = tokio::spawn({
+            let flood = flood.clone();
+            async move { flood.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let waiting_quiet = tokio::spawn({
+            let quiet = quiet.clone();
+            async move { quiet.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        drop(held.pop());
+        let got = tokio::time::timeout(Duration::from_secs(1), waiting_quiet).await.unwrap().unwrap();
+        assert_eq!(got.tenant.as_ref(), "quiet");
+        assert!(!waiting_flood.is_finished());
+        waiting_flood.abort();
+    }
+
+    #[tokio::test]
+    async fn busy_tenants_hold_slots_in_proportion_to_their_weights() {
+        let pool = SlotPool::new(30);
+        // The pool starts full, so every later grant is a choice between the two.
+        let filler = pool.tenant("filler", 1, 30);
+        let mut full = Vec::new();
+        for _ in 0..30 {
+            full.push(filler.acquire().await);
+        }
+        let heavy = pool.tenant("heavy", 2, 30);
+        let light = pool.tenant("light", 1, 30);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for slots in [heavy, light] {
+            for _ in 0..30 {
+                let (slots, tx) = (slots.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let slot = slots.acquire().await;
+                    let _ = tx.send(slot);
+                });
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut held = Vec::new();
+        while let Some(slot) = full.pop() {
+            drop(slot);
+            held.push(rx.recv().await.unwrap());
+        }
+        let usage = pool.usage();
+        assert_eq!((usage[1].tenant.as_str(), usage[1].held), ("heavy", 20), "{usage:?}");
+        assert_eq!((usage[2].tenant.as_str(), usage[2].held), ("light", 10), "{usage:?}");
+    }
+
+    #[tokio::test]
+    async fn a_given_up_request_loses_no_slot() {
+        let pool = SlotPool::new(1);
+        let t = pool.tenant("t", 1, 1);
+        let first = t.acquire().await;
+        assert!(pending(&t).await); // a request dropped while waiting
+        drop(first);
+        let again = tokio::time::timeout(Duration::from_secs(1), t.acquire()).await.expect("slot came back");
+        assert_eq!(again.index(), 1);
+    }
+}
