@@ -1,13 +1,18 @@
 //! One pool of concurrency slots shared fairly by many queues (tenants).
 //!
-//! Each tenant asks for one slot at a time ([`TenantSlots::acquire`]) and
-//! fetches a job only once it holds one, so a tenant's backlog waits in
-//! Redis, not in this process. When a slot is free it goes to the waiting
-//! tenant that holds the fewest slots per unit of `weight` (never to one at
-//! its `max_slots`), ties going to the tenant served longest ago. Under load,
-//! busy tenants therefore hold slots in proportion to their weights, and a
-//! tenant that floods its queue cannot starve another: the other's next
-//! request is served as soon as any slot frees.
+//! A tenant's worker fetches a job only once it holds a slot
+//! ([`TenantSlots::acquire`]), so a tenant's backlog waits in Redis, not in
+//! this process. When a slot is free it goes to the tenant with demand that
+//! holds the fewest slots per unit of `weight` (never to one at its
+//! `max_slots`), ties going to the tenant served longest ago. Demand is a
+//! waiting `acquire`, or a worker's word that its queue is not empty
+//! ([`TenantSlots::set_backlogged`]): a fetch loop asks for one slot at a
+//! time, so between two asks it would otherwise look idle and lose its share
+//! to whoever asked first. A slot granted to a backlogged tenant that is not
+//! asking right now is kept for it until it asks, or given back when its
+//! queue runs dry. Under load, busy tenants therefore hold slots in
+//! proportion to their weights, and a tenant that floods its queue cannot
+//! starve another.
 //!
 //! A single-queue worker is the same pool with one tenant.
 
@@ -50,9 +55,14 @@ struct PoolState {
 struct TenantState {
     weight: u32,
     max_slots: usize,
+    /// Slots in use or kept for it (`kept` included).
     held: usize,
     last_served: u64,
     waiters: VecDeque<oneshot::Sender<Slot>>,
+    /// Its queue had a job at the last fetch.
+    backlogged: bool,
+    /// Slots granted while it was not asking, for its next `acquire`.
+    kept: Vec<usize>,
 }
 
 /// What a tenant holds and waits for, for metrics.
@@ -85,6 +95,8 @@ impl SlotPool {
                 held: 0,
                 last_served: 0,
                 waiters: VecDeque::new(),
+                backlogged: false,
+                kept: Vec::new(),
             });
             entry.weight = weight.max(1);
             entry.max_slots = max_slots;
@@ -123,9 +135,12 @@ impl SlotPool {
             state.clock += 1;
             let clock = state.clock;
             let entry = state.tenants.get_mut(&tenant).expect("chosen among registered tenants");
-            let waiter = entry.waiters.pop_front().expect("chosen for having waiters");
             entry.held += 1;
             entry.last_served = clock;
+            let Some(waiter) = entry.waiters.pop_front() else {
+                entry.kept.push(index);
+                continue;
+            };
             let slot = Slot { pool: self.clone(), tenant, index, returned: false };
             if let Err(mut unsent) = waiter.send(slot) {
                 // The request was given up; take the slot back without re-entering the lock.
@@ -162,7 +177,7 @@ impl PoolState {
         }
         self.tenants
             .iter()
-            .filter(|(_, t)| !t.waiters.is_empty() && t.held < t.max_slots)
+            .filter(|(_, t)| (!t.waiters.is_empty() || t.backlogged) && t.held < t.max_slots)
             .min_by(|(_, a), (_, b)| {
                 // a.held / a.weight against b.held / b.weight, without division.
                 let (left, right) = (a.held as u64 * u64::from(b.weight), b.held as u64 * u64::from(a.weight));
@@ -181,12 +196,37 @@ impl TenantSlots {
             {
                 let mut state = self.pool.lock();
                 let entry = state.tenants.get_mut(&self.tenant).expect("tenants are never unregistered");
+                if let Some(index) = entry.kept.pop() {
+                    let (pool, tenant) = (self.pool.clone(), Arc::clone(&self.tenant));
+                    return Slot { pool, tenant, index, returned: false };
+                }
                 entry.waiters.push_back(tx);
             }
             self.pool.dispatch();
             if let Ok(slot) = rx.await {
                 return slot;
             }
+        }
+    }
+
+    /// Tells the pool whether the tenant's queue had a job at the last
+    /// fetch. A backlogged tenant gets its share of freed slots even between
+    /// two `acquire`s; one whose queue ran dry gives back the slots kept for it.
+    pub fn set_backlogged(&self, backlogged: bool) {
+        let mut state = self.pool.lock();
+        let entry = state.tenants.get_mut(&self.tenant).expect("tenants are never unregistered");
+        if entry.backlogged == backlogged {
+            return;
+        }
+        entry.backlogged = backlogged;
+        let kept = std::mem::take(&mut entry.kept);
+        entry.held -= kept.len();
+        let given_back = !kept.is_empty();
+        state.free.extend(kept);
+        state.free.sort_unstable_by(|a, b| b.cmp(a));
+        drop(state);
+        if given_back || backlogged {
+            self.pool.dispatch();
         }
     }
 
@@ -322,6 +362,33 @@ mod tests {
         let usage = pool.usage();
         assert_eq!((usage[1].tenant.as_str(), usage[1].held), ("heavy", 20), "{usage:?}");
         assert_eq!((usage[2].tenant.as_str(), usage[2].held), ("light", 10), "{usage:?}");
+    }
+
+    /// Two tenants that always have work, each asking for one slot at a time
+    /// as a worker's fetch loop does; jobs take 50 ms of (paused) time.
+    #[tokio::test(start_paused = true)]
+    async fn under_churn_completions_follow_the_weights() {
+        let pool = SlotPool::new(8);
+        let done: Arc<Mutex<HashMap<&'static str, u32>>> = Arc::default();
+        for (name, weight) in [("heavy", 3), ("light", 1)] {
+            let (slots, done) = (pool.tenant(name, weight, 8), done.clone());
+            slots.set_backlogged(true);
+            tokio::spawn(async move {
+                loop {
+                    let slot = slots.acquire().await;
+                    let done = done.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        *done.lock().unwrap().entry(name).or_default() += 1;
+                        drop(slot);
+                    });
+                }
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let done = done.lock().unwrap().clone();
+        let (heavy, light) = (done["heavy"], done["light"]);
+        assert!((1150..=1250).contains(&heavy) && (380..=420).contains(&light), "{done:?}");
     }
 
     #[tokio::test]

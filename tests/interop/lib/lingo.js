@@ -46,8 +46,12 @@ class Lingo {
 
   constructor(options) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-run-'));
-    this.config = path.join(this.dir, 'pipeline.toml');
-    fs.writeFileSync(this.config, pipelineToml(options));
+    // `files` ({name: text}) writes a hosted config and its tenants' pipelines; `main` names the config.
+    const files = options.files ?? { 'pipeline.toml': pipelineToml(options) };
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(this.dir, name), text);
+    this.config = path.join(this.dir, options.main ?? 'pipeline.toml');
+    this.args = options.args ?? [];
+    this.banners = options.banners ?? 1;
     this.stderr = '';
     this.exit = null;
     Lingo.all.push(this);
@@ -57,6 +61,8 @@ class Lingo {
    * Starts `lingo run` with `pipelineToml(options)` and waits for its banner.
    * Options: redisUrl, protocol, queue, llmUrl, concurrency, lockDuration,
    * stalledInterval, maxStalledCount, shutdownGrace, limits, stageTimeout.
+   * Or `files` ({name: text}), `main` (the config among them), `banners`
+   * (how many queues start: one per tenant) and extra `args`.
    */
   static async start(options) {
     const lingo = new Lingo(options);
@@ -68,7 +74,7 @@ class Lingo {
     const env = { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' };
     delete env.WORKER_CONCURRENCY;
     delete env.REDIS_URL;
-    const child = spawn(lingoBin(), ['run', '--config', this.config], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn(lingoBin(), ['run', '--config', this.config, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
       this.exit = { code, signal };
@@ -78,7 +84,7 @@ class Lingo {
       const timer = setTimeout(() => reject(new Error(`lingo did not start within 30 s:\n${this.stderr}`)), 30_000);
       child.stderr.on('data', (chunk) => {
         this.stderr += chunk;
-        if (this.stderr.includes(BANNER)) { clearTimeout(timer); resolve(); }
+        if (this.stderr.split(BANNER).length > this.banners) { clearTimeout(timer); resolve(); }
       });
       this.exited.then(({ code, signal }) => {
         clearTimeout(timer);
@@ -88,6 +94,9 @@ class Lingo {
   }
 
   get pid() { return this.process.pid; }
+
+  /** Rewrites one of the config files in place. */
+  write(name, text) { fs.writeFileSync(path.join(this.dir, name), text); }
 
   /** Ids of the jobs whose pipeline run finished here (its "job <id> done" lines). */
   doneIds() {

@@ -144,20 +144,24 @@ impl Worker {
                 Ok(Fetch::Job(record)) => {
                     backoff.reset();
                     self.health.ok();
+                    slots.set_backlogged(true);
                     let slot = slot.take().expect("a slot is held while fetching");
                     jobs.spawn(runner::run_job(ctx.clone(), Arc::clone(processor), record, slot));
                 }
                 Ok(Fetch::Idle) => {
                     backoff.reset();
                     self.health.ok();
+                    slots.set_backlogged(false);
                 }
                 Ok(Fetch::Stopped) => break,
                 Err(err) => {
                     self.health.failed(&err);
+                    slots.set_backlogged(false);
                     backoff.sleep(shutdown).await;
                 }
             }
         }
+        slots.set_backlogged(false);
     }
 
     fn spawn_maintenance(
