@@ -67,7 +67,8 @@ pub struct Tenant {
 }
 
 const TOP_KEYS: &[&str] = &["worker", "gateway", "tenant"];
-const TENANT_KEYS: &[&str] = &["id", "pipeline", "queue", "max_slots", "weight", "api_keys", "jobs_per_second", "limits"];
+const TENANT_KEYS: &[&str] =
+    &["id", "pipeline", "queue", "max_slots", "weight", "api_keys", "jobs_per_second", "limits"];
 const TENANT_LIMIT_KEYS: &[&str] = &["memory", "stage_timeout", "job_timeout", "allowed_hosts"];
 
 /// What a tenant's `limits` cap.
@@ -133,7 +134,12 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Hosted, Conf
     }
 }
 
-fn tenant(mut f: Fields, worker: &Worker, errors: &mut Errors, pipeline_errors: &mut Vec<ConfigError>) -> Option<Tenant> {
+fn tenant(
+    mut f: Fields,
+    worker: &Worker,
+    errors: &mut Errors,
+    pipeline_errors: &mut Vec<ConfigError>,
+) -> Option<Tenant> {
     let path = f.path_of("").trim_end_matches('.').to_string();
     let id = f.string("id", errors);
     let pipeline_file = f.string("pipeline", errors);
@@ -235,7 +241,11 @@ fn check_tenants(tenants: &[Tenant], worker: &Worker, errors: &mut Errors) {
         let path = format!("tenant[{i}]");
         let earlier = &tenants[..i];
         if earlier.iter().any(|t| t.id == tenant.id) {
-            errors.push_hint(&format!("{path}.id"), format!("`{}` is already a tenant's id", tenant.id), "ids must be unique");
+            errors.push_hint(
+                &format!("{path}.id"),
+                format!("`{}` is already a tenant's id", tenant.id),
+                "ids must be unique",
+            );
         }
         if let Some(other) = earlier.iter().find(|t| t.pipeline.worker.queue == tenant.pipeline.worker.queue) {
             errors.push_hint(
@@ -256,7 +266,10 @@ fn check_tenants(tenants: &[Tenant], worker: &Worker, errors: &mut Errors) {
         if tenant.max_slots > worker.concurrency {
             errors.push_hint(
                 &format!("{path}.max_slots"),
-                format!("{} is more than the {} slots of the pool (`worker.concurrency`)", tenant.max_slots, worker.concurrency),
+                format!(
+                    "{} is more than the {} slots of the pool (`worker.concurrency`)",
+                    tenant.max_slots, worker.concurrency
+                ),
                 "lower it, or raise `worker.concurrency`",
             );
         }

@@ -25,7 +25,9 @@ pub use env::Env;
 pub use error::{ConfigError, ConfigErrors};
 pub use hosted::{Hosted, Tenant};
 pub use hosts::{AllowedHost, intersect};
-pub use model::{MAX_STAGE_MEMORY, Gateway, JobLimits, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker};
+pub use model::{
+    Gateway, JobLimits, MAX_STAGE_MEMORY, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker,
+};
 pub use units::{parse_bytes, parse_duration};
 
 /// Reads and validates the pipeline at `path`, with the process environment

@@ -255,7 +255,12 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
         max_stalled_count: f.uint("max_stalled_count", 0..=1000, errors).unwrap_or(1) as u32,
         shutdown_grace: f.duration("shutdown_grace", errors).unwrap_or(Duration::from_secs(10)),
         admin_listen: f.parsed("admin_listen", "an address like `127.0.0.1:9464`", errors, |t| t.parse().ok()),
-        tenant: non_empty(if hosted { None } else { f.string("tenant", errors) }, "default", &f.path_of("tenant"), errors),
+        tenant: non_empty(
+            if hosted { None } else { f.string("tenant", errors) },
+            "default",
+            &f.path_of("tenant"),
+            errors,
+        ),
     };
     if !is_identifier(&worker.tenant) {
         errors.push_hint(
@@ -264,7 +269,8 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
             "use letters, digits, `-` and `_`",
         );
     }
-    let known: Vec<&str> = WORKER_KEYS.iter().copied().filter(|k| !hosted || !["queue", "tenant"].contains(k)).collect();
+    let known: Vec<&str> =
+        WORKER_KEYS.iter().copied().filter(|k| !hosted || !["queue", "tenant"].contains(k)).collect();
     f.finish(&known, errors);
     worker
 }

@@ -71,7 +71,6 @@ impl fmt::Display for StageFailure {
     }
 }
 
-
 /// The process-wide services every stage shares: the engine, the one HTTP
 /// client, the `kv` backend.
 #[derive(Clone)]

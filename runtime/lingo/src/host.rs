@@ -178,7 +178,8 @@ impl Host {
             applied.removed.push(id);
         }
         for (tenant, loaded) in config.tenants.iter().zip(loaded) {
-            let same_queue = state.tenants.get(&tenant.id).is_some_and(|r| r.settings.queue == tenant.pipeline.worker.queue);
+            let same_queue =
+                state.tenants.get(&tenant.id).is_some_and(|r| r.settings.queue == tenant.pipeline.worker.queue);
             if same_queue {
                 let running = &state.tenants[&tenant.id];
                 running.translator.swap(loaded);

@@ -112,7 +112,10 @@ impl Metrics {
             "counter",
             "Job attempts finished, by outcome.",
             each(&|t, c| {
-                c.jobs.iter().map(|(o, n)| (format!("tenant=\"{t}\",outcome=\"{}\"", o.label()), n.to_string())).collect()
+                c.jobs
+                    .iter()
+                    .map(|(o, n)| (format!("tenant=\"{t}\",outcome=\"{}\"", o.label()), n.to_string()))
+                    .collect()
             }),
         );
         family(
@@ -128,7 +131,10 @@ impl Metrics {
             "counter",
             "Time spent in stage calls; divide by lingo_stage_calls_total for the mean latency.",
             each(&|t, c| {
-                c.stages.iter().map(|(s, (_, secs))| (format!("tenant=\"{t}\",stage=\"{s}\""), format!("{secs:.6}"))).collect()
+                c.stages
+                    .iter()
+                    .map(|(s, (_, secs))| (format!("tenant=\"{t}\",stage=\"{s}\""), format!("{secs:.6}")))
+                    .collect()
             }),
         );
         family(
@@ -206,9 +212,17 @@ mod tests {
         );
         metrics.record(
             "acme",
-            JobRecord { outcome: JobOutcome::Completed, stage_calls: vec![("cache", ms(1))], providers: vec!["cache"], cache_hits: 1 },
+            JobRecord {
+                outcome: JobOutcome::Completed,
+                stage_calls: vec![("cache", ms(1))],
+                providers: vec!["cache"],
+                cache_hits: 1,
+            },
         );
-        metrics.record("beta", JobRecord { outcome: JobOutcome::Failed, stage_calls: vec![], providers: vec![], cache_hits: 0 });
+        metrics.record(
+            "beta",
+            JobRecord { outcome: JobOutcome::Failed, stage_calls: vec![], providers: vec![], cache_hits: 0 },
+        );
         let text = metrics.render(&Snapshot {
             slots: vec![("acme".into(), 3, 1)],
             queued: vec![("acme".into(), 42)],

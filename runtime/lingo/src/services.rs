@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use lingo_engine::capabilities::{HttpClient, KvStore};
 use lingo_config::MAX_STAGE_MEMORY;
+use lingo_engine::capabilities::{HttpClient, KvStore};
 use lingo_engine::{EngineOptions, Pipeline, Plugins, Services, StageEngine};
 
 /// Where `kv` keeps its data.

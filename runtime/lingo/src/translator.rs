@@ -12,8 +12,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use lingo_config::PluginRef;
-use lingo_engine::{Failure, Pipeline};
 use lingo_engine::pipeline::Step;
+use lingo_engine::{Failure, Pipeline};
 use lingo_queue::{Job, JobError, Processor};
 
 use crate::metrics::{JobOutcome, JobRecord, Metrics};
@@ -82,7 +82,12 @@ impl Processor for Translator {
                     report.providers.iter().map(|(lang, stage)| format!("{lang}: {stage}")).collect();
                 let ms = started.elapsed().as_millis();
                 tracing::info!(job.id = %job.id, slot, tenant = %self.tenant, elapsed_ms = ms as u64, "[slot-{slot}] job {} done in {ms} ms ({})", job.id, providers.join(", "));
-                self.record(JobOutcome::Completed, &report.steps, report.providers.values().map(String::as_str).collect(), &loaded);
+                self.record(
+                    JobOutcome::Completed,
+                    &report.steps,
+                    report.providers.values().map(String::as_str).collect(),
+                    &loaded,
+                );
                 Ok(report.return_value())
             }
             Err(failed) => {

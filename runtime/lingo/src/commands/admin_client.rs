@@ -8,11 +8,9 @@ use anyhow::Context;
 
 /// `POST /reload`: prints what was applied, or why the config was refused.
 pub async fn reload(admin: SocketAddr) -> anyhow::Result<ExitCode> {
-    let response = reqwest::Client::new()
-        .post(format!("http://{admin}/reload"))
-        .send()
-        .await
-        .with_context(|| format!("no lingo worker answers at {admin} (its `worker.admin_listen`); or send it SIGHUP"))?;
+    let response = reqwest::Client::new().post(format!("http://{admin}/reload")).send().await.with_context(|| {
+        format!("no lingo worker answers at {admin} (its `worker.admin_listen`); or send it SIGHUP")
+    })?;
     let ok = response.status().is_success();
     let body: serde_json::Value = response.json().await.context("reading the worker's answer")?;
     if ok {
