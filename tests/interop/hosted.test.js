@@ -165,7 +165,7 @@ describe('hosted: many tenants in one worker', () => {
     await lingo.stop();
   }));
 
-  test('hot reload under load: a stage added, a tenant added, a broken config refused; no job lost or failed', logged(async () => {
+  test('hot reload under load: a stage added, a tenant added, a broken config refused, a tenant removed; no job lost or failed', logged(async () => {
     const admin = await freePort();
     const upper = misbehave('upper', '{ act = "upper" }');
     const a = { id: 'a', queue: queueName('reload-a'), pipeline: pipeline(vllm(llm)) };
@@ -221,6 +221,19 @@ describe('hosted: many tenants in one worker', () => {
     rb.forEach((r) => assert.equal(r.v.providers.en, 'vllm'));
     rc.forEach((r, i) => assert.equal(r.v.translations.en, `C ${i}`));
     for (const p of [pa, pb, pc]) assert.equal(await finishedCount(p, 'failed'), 0);
+
+    // B fixed and C removed: applied; C's queue is no longer consumed.
+    lingo.write('b.toml', b.pipeline);
+    lingo.write('lingo.toml', hostedToml({ redis, slots: 64, admin, tenants: [a, b] }));
+    const removed = reload(admin);
+    assert.ok(removed.ok, removed.out);
+    const after = await healthz(admin);
+    assert.deepEqual(after.tenants.map((t) => t.id), ['a', 'b']);
+    assert.equal(after.config.last_reload, 'applied');
+    const late = await pc.add(translationJob('late'));
+    await sleep(500);
+    assert.equal(await late.getState(), 'waiting');
+    assert.equal((await pb.finished(await pb.add(translationJob('still here')))).providers.en, 'vllm');
     await llm.setFaults({ latency_ms: 50 });
     await lingo.stop();
   }));

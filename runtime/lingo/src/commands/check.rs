@@ -1,4 +1,5 @@
-//! `lingo check`: every error in the pipeline, or one line per stage.
+//! `lingo check`: every error in the pipeline (or in every tenant's of a
+//! hosted config), or one line per stage.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use lingo_config::{OnError, Phase, PluginRef, StageSpec};
 use crate::services::{self, KvBackend};
 
 pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    let config = match lingo_config::load(path) {
+    let config = match lingo_config::load_hosted(path) {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("{errors}");
@@ -17,22 +18,52 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     };
     // Plugins check their own config too: load them as a start would.
     let services = services::build(&config.worker, KvBackend::Memory).await?;
-    if let Err(err) = services::load_pipeline(&config, &services).await {
-        eprintln!("{err}");
+    let mut failed = false;
+    for tenant in &config.tenants {
+        if let Err(err) = services::load_pipeline(&tenant.pipeline, &services).await {
+            eprintln!("{err}");
+            failed = true;
+        }
+    }
+    if failed {
         return Ok(ExitCode::FAILURE);
     }
-    for stage in &config.stages {
-        println!("{}", describe(stage));
-    }
     let w = &config.worker;
+    let protocol = match w.protocol {
+        lingo_config::Protocol::Bull => "bull",
+        lingo_config::Protocol::BullMq => "bullmq",
+    };
+    if !config.requires_api_keys {
+        let pipeline = &config.tenants[0].pipeline;
+        for stage in &pipeline.stages {
+            println!("{}", describe(stage));
+        }
+        println!(
+            "ok: {} stages; {protocol} queue `{}` (prefix `{}`), concurrency {}",
+            pipeline.enabled_stages().count(),
+            pipeline.worker.queue,
+            w.prefix,
+            w.concurrency
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for tenant in &config.tenants {
+        println!(
+            "tenant `{}`: queue `{}`, max_slots {}, weight {}, {} API key(s), {}",
+            tenant.id,
+            tenant.pipeline.worker.queue,
+            tenant.max_slots,
+            tenant.weight,
+            tenant.api_keys.len(),
+            tenant.jobs_per_second.map_or("no rate limit".to_string(), |r| format!("{r} requests/s"))
+        );
+        for stage in &tenant.pipeline.stages {
+            println!("  {}", describe(stage));
+        }
+    }
     println!(
-        "ok: {} stages; {} queue `{}` (prefix `{}`), concurrency {}",
-        config.enabled_stages().count(),
-        match w.protocol {
-            lingo_config::Protocol::Bull => "bull",
-            lingo_config::Protocol::BullMq => "bullmq",
-        },
-        w.queue,
+        "ok: {} tenants; {protocol} (prefix `{}`), {} slots shared",
+        config.tenants.len(),
         w.prefix,
         w.concurrency
     );
