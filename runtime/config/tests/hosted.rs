@@ -57,13 +57,19 @@ jobs_per_second = 50
 limits = { memory = "32MiB", stage_timeout = "2s", job_timeout = "5s", allowed_hosts = ["127.0.0.1:8000"] }
 "#,
         ),
-        ("acme.toml", &format!("[worker]\nqueue = \"ignored\"\nconcurrency = 99\n[limits]\njob_timeout = \"9s\"\n{VLLM}")),
+        (
+            "acme.toml",
+            &format!("[worker]\nqueue = \"ignored\"\nconcurrency = 99\n[limits]\njob_timeout = \"9s\"\n{VLLM}"),
+        ),
     ]);
     let hosted = load_hosted(&dir.join("lingo.toml")).unwrap_or_else(|e| panic!("{e}"));
     let acme = &hosted.tenants[0];
     assert_eq!((acme.max_slots, acme.weight, acme.jobs_per_second), (4, 3, Some(50.0)));
     let worker = &acme.pipeline.worker;
-    assert_eq!((worker.queue.as_str(), worker.tenant.as_str(), worker.concurrency), ("translation-jobs-acme", "acme", 4));
+    assert_eq!(
+        (worker.queue.as_str(), worker.tenant.as_str(), worker.concurrency),
+        ("translation-jobs-acme", "acme", 4)
+    );
     let stage = &acme.pipeline.stages[0];
     assert_eq!(stage.memory, 32 << 20, "the lower of the stage's 128 MiB and the tenant's 32 MiB");
     assert_eq!(stage.timeout, Duration::from_secs(2));
