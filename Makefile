@@ -25,7 +25,9 @@ test-interop: build
 	cd tests/interop && LINGO_BIN=$(CURDIR)/$(LINGO) node --test --test-concurrency=1
 	cd examples/gateway-node && LINGO_BIN=$(CURDIR)/$(LINGO) node --test test/
 
-demo: build
+# Only the binary: a fresh clone's first `make demo` waits for this build.
+demo: setup
+	$(CARGO) build --release -p lingo
 	$(LINGO) demo
 
 # lingo against its peer workers (bench/): installs the peers itself, writes

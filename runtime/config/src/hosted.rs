@@ -146,15 +146,18 @@ fn tenant(
     let queue = f.string("queue", errors);
     let max_slots = f.uint("max_slots", 1..=10_000, errors);
     let weight = f.uint("weight", 1..=1000, errors).unwrap_or(1) as u32;
-    let api_keys = f.strings("api_keys", errors).unwrap_or_default();
-    let jobs_per_second = f.parsed("jobs_per_second", "a number of requests per second above 0", errors, |t| {
-        t.trim().parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0)
-    });
+    // Keys often come from `${VAR}`; a stray newline must not make them unmatchable.
+    let api_keys: Vec<String> =
+        f.strings("api_keys", errors).unwrap_or_default().iter().map(|k| k.trim().to_string()).collect();
+    let jobs_per_second =
+        f.parsed("jobs_per_second", "a number of requests per second from 0.001 to 1000000", errors, |t| {
+            t.trim().parse::<f64>().ok().filter(|r| (0.001..=1_000_000.0).contains(r))
+        });
     let ceiling = f.table("limits", errors).map(|limits| ceiling(limits, errors)).unwrap_or_default();
     let at = |key: &str| format!("{path}.{key}");
     f.finish(TENANT_KEYS, errors);
     for (i, key) in api_keys.iter().enumerate() {
-        if key.trim().len() < 8 {
+        if key.len() < 8 {
             errors.push_hint(
                 &format!("{}[{i}]", at("api_keys")),
                 "an API key must be at least 8 characters",
@@ -235,6 +238,15 @@ fn bound(pipeline: &mut Pipeline, ceiling: &Ceiling) {
 fn check_tenants(tenants: &[Tenant], worker: &Worker, errors: &mut Errors) {
     if tenants.is_empty() {
         errors.push_hint("tenant", "no tenant is configured", "add a `[[tenant]]` with an `id` and a `pipeline`");
+    }
+    // A bull worker keeps one slot on its blocking fetch while its queue is
+    // empty; with no slot left over, busy tenants could never get one.
+    if worker.protocol == crate::model::Protocol::Bull && tenants.len() >= worker.concurrency {
+        errors.push_hint(
+            "worker.concurrency",
+            format!("{} slots are too few for {} tenants", worker.concurrency, tenants.len()),
+            "with `protocol = \"bull\"` each idle tenant keeps one slot on its blocking fetch: give the pool more slots than tenants",
+        );
     }
     let mut key_owners = std::collections::HashMap::new();
     for (i, tenant) in tenants.iter().enumerate() {

@@ -79,6 +79,7 @@ impl Fields {
         let text = match self.take(key)? {
             Value::String(s) => interpolate(&s, &path, errors)?,
             Value::Integer(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
             Value::Boolean(b) => b.to_string(),
             other => {
                 errors.push(&path, format!("expected {expected}, found {}", kind(&other)));

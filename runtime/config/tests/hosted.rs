@@ -90,6 +90,16 @@ fn a_plain_pipeline_is_one_tenant_with_every_slot() {
 }
 
 #[test]
+fn a_bull_pool_needs_more_slots_than_tenants() {
+    let tenant = |id: &str| format!("[[tenant]]\nid = \"{id}\"\npipeline = \"p.toml\"\nmax_slots = 1\n");
+    let config = format!("[worker]\nconcurrency = 2\n{}{}", tenant("a"), tenant("b"));
+    let dir = dir_with(&[("lingo.toml", &config), ("p.toml", VLLM)]);
+    let errors = load_hosted(&dir.join("lingo.toml")).unwrap_err().to_string();
+    assert!(errors.contains("worker.concurrency: 2 slots are too few for 2 tenants"), "{errors}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn every_mistake_is_reported_with_its_path() {
     let dir = dir_with(&[
         (

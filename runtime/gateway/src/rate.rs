@@ -37,7 +37,7 @@ impl RateLimit {
             Ok(())
         } else {
             *bucket = (refilled, now);
-            Err(Duration::from_secs_f64((1.0 - refilled) / self.per_second))
+            Err(Duration::try_from_secs_f64((1.0 - refilled) / self.per_second).unwrap_or(Duration::MAX))
         }
     }
 }

@@ -7,8 +7,9 @@
 //! (compiled, linked, each plugin's `init` run); only when all of that
 //! succeeded does it swap, tenant by tenant: a changed pipeline is swapped
 //! into the tenant's translator (jobs already running finish on the old
-//! one), a changed share is applied to the pool, a new tenant starts
-//! consuming, a removed one stops fetching and lets its jobs finish. A
+//! one), a changed weight is applied to the pool, a new tenant starts
+//! consuming, a removed one stops fetching and lets its jobs finish; a
+//! tenant whose queue or `max_slots` changed gets a new worker the same way. A
 //! config that fails keeps the running one and says why.
 
 use std::collections::BTreeMap;
@@ -51,6 +52,8 @@ struct State {
     refused: u64,
     /// Why the config in the files is not the one running, if it is not.
     last_refusal: Option<String>,
+    /// Set by `stop`: no reload may start workers again.
+    stopping: bool,
 }
 
 /// One tenant's consuming worker.
@@ -95,6 +98,7 @@ impl Host {
                 applied: 0,
                 refused: 0,
                 last_refusal: None,
+                stopping: false,
             }),
         });
         let loaded = host.load_all(&config).await?;
@@ -124,9 +128,15 @@ impl Host {
     /// says why not.
     pub async fn reload(&self) -> Result<Applied, String> {
         let mut state = self.state.lock().await;
-        match self.prepare_reload().await {
-            Ok((config, loaded)) => {
-                let applied = self.apply(&mut state, config, loaded).await;
+        if state.stopping {
+            return Err("the worker is stopping".into());
+        }
+        let prepared = match self.prepare_reload().await {
+            Ok((config, loaded)) => self.apply(&mut state, config, loaded).await,
+            Err(reason) => Err(reason),
+        };
+        match prepared {
+            Ok(applied) => {
                 state.applied += 1;
                 state.last_refusal = None;
                 tracing::info!(added = ?applied.added, updated = ?applied.updated, removed = ?applied.removed, "config reloaded");
@@ -167,8 +177,33 @@ impl Host {
         if errors.is_empty() { Ok(loaded) } else { Err(anyhow::anyhow!("{}", lingo_config::ConfigErrors(errors))) }
     }
 
-    async fn apply(&self, state: &mut State, config: Hosted, loaded: Vec<Loaded>) -> Applied {
+    /// Swaps `config` in. New workers are connected before anything changes,
+    /// so a tenant that cannot start fails the reload and the old config stays.
+    async fn apply(&self, state: &mut State, config: Hosted, loaded: Vec<Loaded>) -> Result<Applied, String> {
         let mut applied = Applied { added: vec![], updated: vec![], removed: vec![] };
+        let mut swaps = Vec::new();
+        let mut starts = Vec::new();
+        for (tenant, loaded) in config.tenants.iter().zip(loaded) {
+            // A new queue, or a new `max_slots` (bullmq's crate fetches up to it by
+            // itself), needs a new worker; anything else is swapped in place.
+            let in_place = state.tenants.get(&tenant.id).is_some_and(|r| {
+                r.settings.queue == tenant.pipeline.worker.queue && r.settings.concurrency == tenant.max_slots
+            });
+            if in_place {
+                swaps.push((tenant, loaded));
+            } else {
+                match self.start_tenant(tenant, loaded).await {
+                    Ok(running) => starts.push((tenant, running)),
+                    Err(err) => {
+                        for (_, started) in starts {
+                            started.stop.cancel();
+                            state.retired.push(started.task);
+                        }
+                        return Err(format!("{err:#}"));
+                    }
+                }
+            }
+        }
         let keep: Vec<&str> = config.tenants.iter().map(|t| t.id.as_str()).collect();
         let gone: Vec<String> = state.tenants.keys().filter(|id| !keep.contains(&id.as_str())).cloned().collect();
         for id in gone {
@@ -177,31 +212,21 @@ impl Host {
             state.retired.push(running.task);
             applied.removed.push(id);
         }
-        for (tenant, loaded) in config.tenants.iter().zip(loaded) {
-            let same_queue =
-                state.tenants.get(&tenant.id).is_some_and(|r| r.settings.queue == tenant.pipeline.worker.queue);
-            if same_queue {
-                let running = &state.tenants[&tenant.id];
-                running.translator.swap(loaded);
-                self.pool.tenant(&tenant.id, tenant.weight, tenant.max_slots);
-                applied.updated.push(tenant.id.clone());
-                continue;
-            }
-            if let Some(old) = state.tenants.remove(&tenant.id) {
+        for (tenant, loaded) in swaps {
+            state.tenants[&tenant.id].translator.swap(loaded);
+            self.pool.tenant(&tenant.id, tenant.weight, tenant.max_slots);
+            applied.updated.push(tenant.id.clone());
+        }
+        for (tenant, running) in starts {
+            if let Some(old) = state.tenants.insert(tenant.id.clone(), running) {
                 old.stop.cancel();
                 state.retired.push(old.task);
             }
-            match self.start_tenant(tenant, loaded).await {
-                Ok(running) => {
-                    state.tenants.insert(tenant.id.clone(), running);
-                    applied.added.push(tenant.id.clone());
-                }
-                Err(err) => tracing::error!(tenant = %tenant.id, "could not start consuming: {err:#}"),
-            }
+            applied.added.push(tenant.id.clone());
         }
         state.retired.retain(|task| !task.is_finished());
         state.config = config;
-        applied
+        Ok(applied)
     }
 
     async fn start_tenant(&self, tenant: &Tenant, loaded: Loaded) -> anyhow::Result<Running> {
@@ -227,6 +252,7 @@ impl Host {
     /// worker within its shutdown grace).
     pub async fn stop(&self) {
         let mut state = self.state.lock().await;
+        state.stopping = true;
         let mut tasks: Vec<JoinHandle<()>> = state.retired.drain(..).collect();
         for (_, running) in std::mem::take(&mut state.tenants) {
             running.stop.cancel();
@@ -249,7 +275,13 @@ impl Host {
             }
         }
         let snapshot = Snapshot {
-            slots: self.pool.usage().into_iter().map(|u| (u.tenant, u.held, u.waiting)).collect(),
+            slots: self
+                .pool
+                .usage()
+                .into_iter()
+                .filter(|u| state.tenants.contains_key(&u.tenant))
+                .map(|u| (u.tenant, u.held, u.waiting))
+                .collect(),
             queued,
             last_reload_ok: state.last_refusal.is_none(),
             reloads: (state.applied, state.refused),

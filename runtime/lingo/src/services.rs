@@ -32,7 +32,10 @@ pub async fn build(worker: &lingo_config::Worker, kv: KvBackend) -> anyhow::Resu
             .await
             .with_context(|| format!("connecting to the kv Redis at `{}`", worker.kv_url))?,
     };
-    Ok(Services { engine, http: Arc::new(HttpClient::default()), kv })
+    // Every slot may wait on the same backend at once (1,000 slots on one
+    // vLLM); fewer permits would queue jobs behind the cap instead of the LLM.
+    let per_backend = worker.concurrency.max(256);
+    Ok(Services { engine, http: Arc::new(HttpClient::new(1 << 20, per_backend)), kv })
 }
 
 /// Loads `config`'s stages on `services`, turning config errors into one

@@ -42,28 +42,41 @@ impl Worker {
         tracing::info!(protocol = "bullmq", queue = %s.queue, prefix = %s.prefix, "Starting Bull-compatible worker");
         tracing::info!("Concurrency: {} workers", s.concurrency);
         let slots = s.tenant_slots();
+        let slots_for_events = slots.clone();
         let client = redis::Client::open(s.redis_url.as_str()).map_err(QueueError::from)?;
         let failures = Failures {
             con: ConnectionManager::new(client).await.map_err(QueueError::from)?,
             key_prefix: s.key_prefix(),
         };
-        let handler = move |job: bullmq::Job, _cancel| {
-            let (processor, slots, failures) = (processor.clone(), slots.clone(), failures.clone());
-            async move { process(&*processor, &slots, &failures, job).await }
+        let handler = {
+            let shutdown = shutdown.clone();
+            move |job: bullmq::Job, _cancel| {
+                let (processor, slots, failures) = (processor.clone(), slots.clone(), failures.clone());
+                let shutdown = shutdown.clone();
+                async move { process(&*processor, &slots, &failures, &shutdown, job).await }
+            }
         };
         let worker = bullmq::Worker::with_options(&s.queue, handler, self.options())
             .await
             .map_err(|e| QueueError::Protocol(e.to_string()))?;
         let worker = Arc::new(worker);
-        // The crate queues an event per job; unread, they would grow without bound.
+        // The crate queues an event per job; unread, they would grow without
+        // bound. `Drained` is also how the pool learns the queue ran dry.
         let drain = tokio::spawn({
-            let worker = worker.clone();
-            async move { while worker.next_event().await.is_some() {} }
+            let (worker, slots) = (worker.clone(), slots_for_events.clone());
+            async move {
+                while let Some(event) = worker.next_event().await {
+                    if matches!(event, bullmq::worker::WorkerEvent::Drained) {
+                        slots.set_backlogged(false);
+                    }
+                }
+            }
         });
         shutdown.cancelled().await;
         tracing::info!(grace = ?s.shutdown_grace, "shutting down: finishing in-flight jobs");
         let result = worker.close(s.shutdown_grace.as_millis() as u64).await;
         drain.abort();
+        slots_for_events.set_backlogged(false);
         result.map_err(|e| QueueError::Protocol(e.to_string()))
     }
 
@@ -89,6 +102,7 @@ async fn process<P: Processor>(
     processor: &P,
     slots: &TenantSlots,
     failures: &Failures,
+    shutdown: &CancellationToken,
     job: bullmq::Job,
 ) -> Result<serde_json::Value, BullMqError> {
     let ours = Job {
@@ -98,10 +112,22 @@ async fn process<P: Processor>(
         attempts_made: job.attempts_made(),
         timestamp: job.timestamp(),
     };
+    // A fetched job means the queue has more, likely: keep this tenant's
+    // share of freed slots for it until the crate reports the queue drained.
+    slots.set_backlogged(true);
     // The crate has fetched the job already (it fetches up to `concurrency`,
     // the tenant's `max_slots`); in a shared pool the job waits here, locked
     // and renewed, until the pool grants this tenant a slot.
-    let slot = slots.acquire().await;
+    let slot = tokio::select! {
+        slot = slots.acquire() => slot,
+        // Not started yet: back to the queue at once, without using an attempt.
+        _ = shutdown.cancelled() => {
+            return match job.move_to_delayed(now_ms()).await {
+                Ok(()) => Err(BullMqError::Delayed),
+                Err(err) => Err(BullMqError::ProcessingError(format!("worker stopping before the job started ({err})"))),
+            };
+        }
+    };
     let result = processor.process(&ours, slot.index()).await;
     drop(slot);
     match result {

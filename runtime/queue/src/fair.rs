@@ -28,11 +28,15 @@ pub struct SlotPool {
     inner: Arc<Mutex<PoolState>>,
 }
 
-/// One tenant's handle on the pool.
+/// One worker's handle on a tenant's share of the pool. Each
+/// [`SlotPool::tenant`] call gives a new handle (a new worker); its clones
+/// share its backlog flag.
 #[derive(Clone)]
 pub struct TenantSlots {
     pool: SlotPool,
     tenant: Arc<str>,
+    /// Whether this worker last said its queue was backlogged.
+    backlogged: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A held slot; dropping it gives the slot back to the pool.
@@ -59,8 +63,9 @@ struct TenantState {
     held: usize,
     last_served: u64,
     waiters: VecDeque<oneshot::Sender<Slot>>,
-    /// Its queue had a job at the last fetch.
-    backlogged: bool,
+    /// How many of its workers found a job at their last fetch (two while a
+    /// reload hands its queue from an old worker to a new one).
+    backlogged: usize,
     /// Slots granted while it was not asking, for its next `acquire`.
     kept: Vec<usize>,
 }
@@ -95,7 +100,7 @@ impl SlotPool {
                 held: 0,
                 last_served: 0,
                 waiters: VecDeque::new(),
-                backlogged: false,
+                backlogged: 0,
                 kept: Vec::new(),
             });
             entry.weight = weight.max(1);
@@ -103,7 +108,7 @@ impl SlotPool {
         }
         // A raised share may let waiting requests through now.
         self.dispatch();
-        TenantSlots { pool: self.clone(), tenant }
+        TenantSlots { pool: self.clone(), tenant, backlogged: Arc::default() }
     }
 
     /// Slots held and requests waiting, per tenant, sorted by tenant id.
@@ -177,7 +182,7 @@ impl PoolState {
         }
         self.tenants
             .iter()
-            .filter(|(_, t)| (!t.waiters.is_empty() || t.backlogged) && t.held < t.max_slots)
+            .filter(|(_, t)| (!t.waiters.is_empty() || t.backlogged > 0) && t.held < t.max_slots)
             .min_by(|(_, a), (_, b)| {
                 // a.held / a.weight against b.held / b.weight, without division.
                 let (left, right) = (a.held as u64 * u64::from(b.weight), b.held as u64 * u64::from(a.weight));
@@ -213,19 +218,28 @@ impl TenantSlots {
     /// fetch. A backlogged tenant gets its share of freed slots even between
     /// two `acquire`s; one whose queue ran dry gives back the slots kept for it.
     pub fn set_backlogged(&self, backlogged: bool) {
-        let mut state = self.pool.lock();
-        let entry = state.tenants.get_mut(&self.tenant).expect("tenants are never unregistered");
-        if entry.backlogged == backlogged {
+        if self.backlogged.swap(backlogged, std::sync::atomic::Ordering::SeqCst) == backlogged {
             return;
         }
-        entry.backlogged = backlogged;
+        let mut state = self.pool.lock();
+        let entry = state.tenants.get_mut(&self.tenant).expect("tenants are never unregistered");
+        if backlogged {
+            entry.backlogged += 1;
+            drop(state);
+            self.pool.dispatch();
+            return;
+        }
+        entry.backlogged -= 1;
+        if entry.backlogged > 0 {
+            return;
+        }
         let kept = std::mem::take(&mut entry.kept);
         entry.held -= kept.len();
         let given_back = !kept.is_empty();
         state.free.extend(kept);
         state.free.sort_unstable_by(|a, b| b.cmp(a));
         drop(state);
-        if given_back || backlogged {
+        if given_back {
             self.pool.dispatch();
         }
     }
@@ -389,6 +403,19 @@ mod tests {
         let done = done.lock().unwrap().clone();
         let (heavy, light) = (done["heavy"], done["light"]);
         assert!((1150..=1250).contains(&heavy) && (380..=420).contains(&light), "{done:?}");
+    }
+
+    #[tokio::test]
+    async fn a_retiring_worker_does_not_clear_the_new_workers_backlog() {
+        let pool = SlotPool::new(2);
+        let (old, new) = (pool.tenant("t", 1, 2), pool.tenant("t", 1, 2));
+        old.set_backlogged(true);
+        new.set_backlogged(true);
+        assert_eq!(pool.usage()[0].held, 2, "both free slots are kept for the backlogged tenant");
+        old.set_backlogged(false);
+        assert_eq!(pool.usage()[0].held, 2, "the new worker is still backlogged");
+        new.set_backlogged(false);
+        assert_eq!(pool.usage()[0].held, 0, "kept slots go back when no worker has a backlog");
     }
 
     #[tokio::test]
