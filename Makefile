@@ -25,10 +25,11 @@ test-interop: build
 	cd tests/interop && LINGO_BIN=$(CURDIR)/$(LINGO) node --test --test-concurrency=1
 	cd examples/gateway-node && LINGO_BIN=$(CURDIR)/$(LINGO) node --test test/
 
-# Only the binary: a fresh clone's first `make demo` waits for this build.
+# Only the binary, unoptimised (the dev profile): a fresh clone's first
+# `make demo` waits for this build, and the release build takes twice as long.
 demo: setup
-	$(CARGO) build --release -p lingo
-	$(LINGO) demo
+	$(CARGO) build -p lingo
+	target/debug/lingo demo
 
 # lingo against its peer workers (bench/): installs the peers itself, writes
 # docs/BENCHMARKS.md and docs/benchmarks.json. Takes about half an hour.

@@ -79,4 +79,7 @@ pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>)
             from_llm.saturating_sub(requests as usize)
         );
     }
+    if cfg!(debug_assertions) {
+        println!("  (an unoptimised build, as `make demo` makes for a quick start: `make bench` measures the release build)");
+    }
 }
