@@ -16,7 +16,7 @@ fn main() {
     let repo = manifest.join("../..").canonicalize().unwrap();
     let plugins = repo.join("plugins");
     println!("cargo:rerun-if-changed={}", repo.join("wit").display());
-    for entry in ["Cargo.toml", "Cargo.lock", "sdk", "postprocess", "cache", "vllm", "ollama", "fixtures"] {
+    for entry in [".cargo", "Cargo.toml", "Cargo.lock", "sdk", "postprocess", "cache", "vllm", "ollama", "fixtures"] {
         println!("cargo:rerun-if-changed={}", plugins.join(entry).display());
     }
     build_guests(&plugins);
@@ -34,6 +34,8 @@ fn build_guests(plugins: &Path) {
     let status = Command::new(cargo)
         .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
         .arg(plugins.join("Cargo.toml"))
+        // So that `plugins/.cargo/config.toml` (the guests' stack size) applies.
+        .current_dir(plugins)
         .env("CARGO_TARGET_DIR", plugins.join("target"))
         // The outer build's flags are for the host, not for wasm guests.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")

@@ -10,6 +10,10 @@ pub(super) fn scan(text: &str, guides: Option<&[Piece]>) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut at = 0;
     while let Some(c) = text[at..].chars().next() {
+        if !may_start_token(c, guides.is_some()) {
+            at += c.len_utf8();
+            continue;
+        }
         match token_at(text, at, guides) {
             Some(token) => {
                 at = token.span.end;
@@ -19,6 +23,15 @@ pub(super) fn scan(text: &str, guides: Option<&[Piece]>) -> Vec<Token> {
         }
     }
     tokens
+}
+
+/// Whether any token can start with `c`: the first chars [`token_at`]'s
+/// matchers accept. Most chars of a chat line start none, so the scan skips
+/// them without trying every matcher.
+pub(super) fn may_start_token(c: char, guided: bool) -> bool {
+    matches!(c, 'h' | 'H' | '@' | '#' | '0'..='9')
+        || is_pictograph(c)
+        || (guided && matches!(c, '＠' | '＃' | ':'))
 }
 
 /// The token starting at `at`, if any; URLs first, so what is inside one

@@ -80,6 +80,8 @@ pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>)
         );
     }
     if cfg!(debug_assertions) {
-        println!("  (an unoptimised build, as `make demo` makes for a quick start: `make bench` measures the release build)");
+        println!(
+            "  (an unoptimised build, as `make demo` makes for a quick start: `make bench` measures the release build)"
+        );
     }
 }
