@@ -46,6 +46,27 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Process {
     Process(command.spawn().expect("spawn lingo"))
 }
 
+/// `lingo run` with its log in `dir`, returned once it consumes the queue
+/// (its plugins compiled, which on a fresh machine takes a moment).
+fn spawn_worker(config: &str, dir: &Path) -> Process {
+    let log = dir.join("worker.log");
+    let mut command = Command::new(LINGO);
+    command.args(["run", "--config", config]).stdout(Stdio::null());
+    command.stderr(std::fs::File::create(&log).expect("worker log"));
+    command.env("LINGO_CACHE_DIR", std::env::temp_dir().join("lingo-test-compile-cache"));
+    let worker = Process(command.spawn().expect("spawn lingo run"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("Starting Bull-compatible worker") {
+        assert!(
+            Instant::now() < deadline,
+            "lingo run did not start:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    worker
+}
+
 fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -150,7 +171,7 @@ async fn gateway_serves_the_seed_load_test_and_reports_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
     let config = pipeline_file(dir.path(), &redis.url(), &llm);
     let config = config.to_str().unwrap();
-    let _worker = spawn(&["run", "--config", config], &[]);
+    let _worker = spawn_worker(config, dir.path());
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let _gateway = spawn(&["gateway", "--config", config, "--listen", &listen], &[]);
