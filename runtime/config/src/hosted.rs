@@ -99,11 +99,6 @@ impl Hosted {
             requires_api_keys: false,
         }
     }
-
-    /// The tenant an API key selects.
-    pub fn tenant_by_key(&self, key: &str) -> Option<&Tenant> {
-        self.tenants.iter().find(|t| t.api_keys.iter().any(|k| k == key))
-    }
 }
 
 /// Whether a parsed TOML table is a hosted config rather than a pipeline.

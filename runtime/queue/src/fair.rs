@@ -243,16 +243,6 @@ impl TenantSlots {
             self.pool.dispatch();
         }
     }
-
-    /// The tenant's id.
-    pub fn tenant(&self) -> &str {
-        &self.tenant
-    }
-
-    /// The tenant's `max_slots`.
-    pub fn max_slots(&self) -> usize {
-        self.pool.lock().tenants.get(&self.tenant).map_or(0, |t| t.max_slots)
-    }
 }
 
 impl Slot {
