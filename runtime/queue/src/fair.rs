@@ -246,6 +246,18 @@ impl TenantSlots {
 }
 
 impl Slot {
+    /// Whether the pool, were this slot released now, would hand it straight
+    /// back to its tenant (or to nobody): then the tenant's worker may run
+    /// its next job in it without going through the pool.
+    pub fn may_keep(&self) -> bool {
+        let mut state = self.pool.lock();
+        let Some(entry) = state.tenants.get_mut(&self.tenant) else { return false };
+        entry.held -= 1;
+        let next = state.next_tenant();
+        state.tenants.get_mut(&self.tenant).expect("looked up above").held += 1;
+        next.is_none_or(|tenant| tenant == self.tenant)
+    }
+
     /// The slot's number in the pool, from 1, for log lines.
     pub fn index(&self) -> usize {
         self.index
@@ -298,6 +310,26 @@ mod tests {
         assert!(pending(&only).await);
         drop(a);
         assert_eq!(only.acquire().await.index(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_slot_may_be_kept_only_while_no_other_tenant_is_owed_it() {
+        let pool = SlotPool::new(2);
+        let busy = pool.tenant("busy", 1, 2);
+        let (first, _second) = (busy.acquire().await, busy.acquire().await);
+        assert!(first.may_keep(), "nobody else asks: keep it");
+        busy.set_backlogged(true);
+        assert!(first.may_keep(), "only its own tenant wants it");
+        let other = pool.tenant("other", 1, 2);
+        let asking = tokio::spawn({
+            let other = other.clone();
+            async move { other.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(!first.may_keep(), "a tenant holding fewer slots waits for it");
+        drop(first);
+        let granted = tokio::time::timeout(Duration::from_secs(1), asking).await.unwrap().unwrap();
+        assert_eq!(granted.index(), 1);
     }
 
     #[tokio::test]

@@ -375,6 +375,38 @@ async fn prioritized_jobs_run_first_lowest_number_first() {
     worker.stop().await;
 }
 
+/// Scripts run by Redis since the last `CONFIG RESETSTAT`.
+async fn scripts_run(con: &mut MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(con).await.unwrap();
+    info.lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| line.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_completion_takes_the_next_job_in_the_same_script() {
+    let server = RedisServer::start();
+    let mut con = connect(&server).await;
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        ids.push(add(&mut con, json!({ "n": n }), json!({})).await);
+    }
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut con).await.unwrap();
+    let processor = Recorder::new(|_, _| async { Ok(Value::Null) });
+    let worker = start(settings(&server.url()), processor.clone()).await;
+    let last = ids.last().unwrap().clone();
+    eventually("all 60 completed", finished(&con, "completed", &last).await).await;
+
+    let order: Vec<String> = processor.calls().iter().map(|job| job.id.clone()).collect();
+    assert_eq!(order, ids, "FIFO, each once");
+    // One script per job (plus the first fetch and housekeeping), where a
+    // separate fetch would make it two.
+    let scripts = scripts_run(&mut con).await;
+    assert!(scripts < 60 + 15, "{scripts} scripts for 60 jobs");
+    worker.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paused_queue_is_not_taken_until_resumed() {
     let server = RedisServer::start();

@@ -104,6 +104,7 @@ impl Worker {
             store: self.store.clone(),
             health: Arc::clone(&self.health),
             renew_every: s.lock_duration / 2,
+            shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
             delayed: delayed_tx,
         };

@@ -3,6 +3,10 @@
 //! outages until it lands or the shutdown grace ends. A job whose outcome
 //! could not be written stays in active and is re-run by stalled recovery;
 //! it is never silently dropped.
+//!
+//! A completion may take the queue's next job in the same script (bull's
+//! fetch-next); the task then runs it in the same slot, for as long as the
+//! slot would go back to this tenant anyway and the worker is not stopping.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -21,7 +25,7 @@ use super::health::Health;
 use super::locks::Renewal;
 use super::outcome::{self, Next, Plan};
 use super::record::Record;
-use super::store::{Store, code};
+use super::store::{Fetched, Store, code};
 
 /// What every job task shares.
 #[derive(Debug, Clone)]
@@ -30,23 +34,40 @@ pub(crate) struct JobContext {
     pub health: Arc<Health>,
     /// Half the lock duration.
     pub renew_every: Duration,
+    /// Cancelled when shutdown begins: take no new job.
+    pub shutdown: CancellationToken,
     /// Cancelled when the shutdown grace is over: stop renewing and writing.
     pub hard_stop: CancellationToken,
     /// Tells the delayed-promotion loop about jobs this worker delayed.
     pub delayed: mpsc::Sender<u64>,
 }
 
-/// Runs `record` on `processor` in `slot` and records the outcome.
+/// Runs `record` on `processor` in `slot` and records the outcome; then the
+/// next jobs its completions took, in the same slot.
 pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, record: Record, slot: Slot) {
-    let id = record.job.id.clone();
-    let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
-    let result = process(&*processor, &record, slot.index()).await;
-    renewal.stop().await;
-    let written = match result {
-        Ok(value) => complete(&ctx, &record, &value).await,
-        Err(err) => handle_error(&ctx, &record, &err).await,
-    };
-    report(&record.job.id, written);
+    let mut record = record;
+    loop {
+        let id = record.job.id.clone();
+        let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
+        let result = process(&*processor, &record, slot.index()).await;
+        renewal.stop().await;
+        let (written, next) = match result {
+            Ok(value) => {
+                let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
+                complete(&ctx, &record, &value, fetch_next).await
+            }
+            Err(err) => (handle_error(&ctx, &record, &err).await, None),
+        };
+        report(&record.job.id, written);
+        match next {
+            Some(Fetched::Job(taken)) => record = taken,
+            Some(Fetched::Missing(id)) => {
+                debug!(job.id = %id, "next job was removed before it could be locked; skipped");
+                break;
+            }
+            Some(Fetched::Empty) | None => break,
+        }
+    }
     drop(slot);
 }
 
@@ -64,8 +85,19 @@ async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> R
     })
 }
 
-async fn complete(ctx: &JobContext, record: &Record, value: &serde_json::Value) -> Option<i64> {
-    ctx.health.persist(&ctx.hard_stop, || ctx.store.complete(record, value)).await
+/// The written code, and the next job if one was taken. A retried write
+/// asks again; should an earlier try have taken a job whose reply was lost,
+/// that job waits, locked, for stalled recovery, as with bull's own worker.
+async fn complete(
+    ctx: &JobContext,
+    record: &Record,
+    value: &serde_json::Value,
+    fetch_next: bool,
+) -> (Option<i64>, Option<Fetched>) {
+    match ctx.health.persist(&ctx.hard_stop, || ctx.store.complete(record, value, fetch_next)).await {
+        Some(completed) => (Some(completed.code), completed.next),
+        None => (None, None),
+    }
 }
 
 async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Option<i64> {

@@ -108,3 +108,29 @@ local function delayJob(delayedKey, id, score, dueMs)
   redis.call("ZADD", delayedKey, score, id)
   redis.call("PUBLISH", delayedKey, dueMs)
 end
+
+-- Takes a job for `token`: pops the next id from wait (when `id` is ""),
+-- locks it, marks it processed and returns {id, hash}. Returns nil when wait
+-- is empty (and announces "drained"), {id, false} when the popped id has no
+-- hash (it is dropped from active). Shared by moveToActive and by the
+-- completion that fetches the next job in the same call.
+local function takeJob(waitKey, activeKey, priorityKey, stalledKey, base, token, lockMs, now, id)
+  if id == "" then
+    id = redis.call("RPOPLPUSH", waitKey, activeKey)
+    if not id then
+      redis.call("PUBLISH", base .. "drained", "")
+      return nil
+    end
+  end
+  local jobKey = base .. id
+  if redis.call("EXISTS", jobKey) == 0 then
+    redis.call("LREM", activeKey, -1, id)
+    return {id, false}
+  end
+  redis.call("SET", jobKey .. ":lock", token, "PX", lockMs)
+  redis.call("SREM", stalledKey, id)
+  redis.call("ZREM", priorityKey, id)
+  redis.call("PUBLISH", base .. "active@" .. token, id)
+  redis.call("HSET", jobKey, "processedOn", now)
+  return {id, redis.call("HGETALL", jobKey)}
+end
