@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, default_value_t = 20)]
     open_loop_seconds: u64,
     /// The scenarios to run, in this order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "throughput,llm,open-loop,memory,stage-call")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "throughput,llm,open-loop,gateway,memory,stage-call")]
     scenarios: Vec<Scenario>,
     /// Where BENCHMARKS.md and benchmarks.json go (default `docs/`, or `target/bench-smoke/` with `--smoke`).
     #[arg(long)]
@@ -74,6 +74,8 @@ pub enum Scenario {
     Llm,
     /// A producer at a fixed rate: latency from `timestamp` to `finishedOn`.
     OpenLoop,
+    /// `POST /api/v1/translate` at a fixed rate, through gateway and worker.
+    Gateway,
     /// lingo's RSS with every slot busy.
     Memory,
     /// The criterion bench of one stage call (not run by `--smoke`).
@@ -103,6 +105,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             Scenario::Throughput => results.throughput = scenarios::throughput::run(&mut bench)?,
             Scenario::Llm => results.llm = scenarios::llm::run(&mut bench)?,
             Scenario::OpenLoop => results.open_loop = scenarios::open_loop::run(&mut bench)?,
+            Scenario::Gateway => results.gateway = scenarios::gateway::run(&mut bench)?,
             Scenario::Memory => results.memory = scenarios::memory::run(&mut bench)?,
             Scenario::StageCall if args.smoke => {}
             Scenario::StageCall => results.stage_call = scenarios::stage_call::run(&mut bench)?,

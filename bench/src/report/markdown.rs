@@ -26,6 +26,7 @@ pub fn render(r: &Results) -> String {
     throughput(&mut md, r);
     llm(&mut md, r);
     open_loop(&mut md, r);
+    gateway(&mut md, r);
     memory(&mut md, r);
     stage_call(&mut md, r);
     machine(&mut md, r);
@@ -178,6 +179,43 @@ fn open_loop(md: &mut String, r: &Results) {
             int_cell(row.spread(|m| m.failed as f64)),
             cell(row.spread(|m| m.worker_cpu_us_per_job)),
         );
+    }
+    md.push('\n');
+}
+
+fn gateway(md: &mut String, r: &Results) {
+    if r.gateway.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## 4. Gateway end to end\n");
+    let _ = writeln!(
+        md,
+        "`lingo gateway` and a `lingo run` worker (concurrency {}) on one queue; a Rust client POSTs cache-hit lines \
+         to `/api/v1/translate` at the rate for {} s, without waiting for answers before sending more. Latency is the \
+         HTTP round trip of the requests answered 200 with the known translation; CPU is gateway and worker together.\n",
+        r.plan.open_loop_concurrency, r.plan.gateway_seconds
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | rate/s | sent/s | ok | errors | p50 ms | p99 ms | max ms | CPU µs/request |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.gateway {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            row.rate,
+            cell(row.spread(|m| m.sent_per_s)),
+            int_cell(row.spread(|m| m.ok as f64)),
+            int_cell(row.spread(|m| m.errors as f64)),
+            cell(row.spread(|m| m.p50_ms)),
+            cell(row.spread(|m| m.p99_ms)),
+            cell(row.spread(|m| m.max_ms)),
+            cell(row.spread(|m| m.cpu_us_per_request)),
+        );
+    }
+    if let Some(error) = r.gateway.iter().flat_map(|row| &row.runs).find_map(|m| m.first_error.as_ref()) {
+        let _ = writeln!(md, "\nFirst error seen: `{error}`");
     }
     md.push('\n');
 }

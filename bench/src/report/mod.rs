@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::facts::{self, Facts};
-use crate::scenarios::{Plan, llm, memory, open_loop, stage_call, throughput};
+use crate::scenarios::{Plan, gateway, llm, memory, open_loop, stage_call, throughput};
 use crate::stats::Spread;
 use crate::workers::{Protocol, Worker};
 
@@ -23,6 +23,7 @@ pub struct Results {
     pub throughput: Vec<throughput::Row>,
     pub llm: Vec<llm::Row>,
     pub open_loop: Vec<open_loop::Row>,
+    pub gateway: Vec<gateway::Row>,
     pub memory: Vec<memory::Row>,
     pub stage_call: Vec<stage_call::Row>,
 }
@@ -48,6 +49,7 @@ impl Results {
             throughput: Vec::new(),
             llm: Vec::new(),
             open_loop: Vec::new(),
+            gateway: Vec::new(),
             memory: Vec::new(),
             stage_call: Vec::new(),
         }

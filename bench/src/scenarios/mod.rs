@@ -3,6 +3,7 @@
 //! the probe and the progress bars. [`Plan`] holds every size, so `--smoke`
 //! is the same code with small numbers.
 
+pub mod gateway;
 pub mod llm;
 pub mod memory;
 pub mod open_loop;
@@ -40,6 +41,9 @@ pub struct Plan {
     pub open_loop_concurrency: usize,
     /// How long an open-loop run may take to drain once the producer stops.
     pub drain_seconds: u64,
+    /// Requests per second the gateway scenario sends, each for `gateway_seconds`.
+    pub gateway_rates: Vec<u64>,
+    pub gateway_seconds: u64,
     pub memory_slots: Vec<usize>,
     /// The stand-in's latency while slots are held busy.
     pub memory_latency_s: u64,
@@ -59,6 +63,8 @@ impl Plan {
                 open_loop_seconds: 1,
                 open_loop_concurrency: 64,
                 drain_seconds: 20,
+                gateway_rates: vec![100],
+                gateway_seconds: 1,
                 memory_slots: vec![64],
                 memory_latency_s: 30,
             };
@@ -74,6 +80,8 @@ impl Plan {
             open_loop_seconds: args.open_loop_seconds,
             open_loop_concurrency: 64,
             drain_seconds: 15,
+            gateway_rates: vec![500, 1000],
+            gateway_seconds: 10,
             memory_slots: vec![64, 1000],
             memory_latency_s: 60,
         }
