@@ -6,7 +6,7 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, spawnSync } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 const path = require('node:path');
 const { RedisServer, freePort, waitFor, sleep } = require('./lib/redis');
 const { DevLlm } = require('./lib/devllm');
@@ -51,10 +51,16 @@ async function startHosted(options) {
   return Lingo.start({ files: files(options), main: 'lingo.toml', banners: options.tenants.length, args: options.args });
 }
 
-/** `lingo reload --admin`: {ok, out}. */
+/**
+ * `lingo reload --admin`: {ok, out}. Asynchronous, so this process goes on
+ * reading the worker's output meanwhile.
+ */
 function reload(admin) {
-  const result = spawnSync(lingoBin(), ['reload', '--admin', `127.0.0.1:${admin}`], { encoding: 'utf8' });
-  return { ok: result.status === 0, out: result.stdout + result.stderr };
+  return new Promise((resolve) => {
+    execFile(lingoBin(), ['reload', '--admin', `127.0.0.1:${admin}`], (error, stdout, stderr) => {
+      resolve({ ok: !error, out: stdout + stderr });
+    });
+  });
 }
 
 async function healthz(admin) {
@@ -147,7 +153,7 @@ describe('hosted: many tenants in one worker', () => {
     // ...and then asks for B's full Redis key by name, through a reloaded pipeline.
     lingo.write('snoop.toml', pipeline(misbehave('peek', `{ act = "kv_get", key = "${bKeys[0]}" }`, 'kv_namespace = "cache"'),
       misbehave('upper', '{ act = "upper" }')));
-    const reloaded = reload(admin);
+    const reloaded = await reload(admin);
     assert.ok(reloaded.ok, reloaded.out);
     const peeked = await ps.finished(await ps.add(translationJob('another line')));
     assert.deepEqual(peeked.providers, { en: 'upper' }, 'the kv_get found nothing, so the next stage translated');
@@ -193,14 +199,14 @@ describe('hosted: many tenants in one worker', () => {
     const withC = files({ redis, slots: 64, admin, tenants: [a, b, c] });
     lingo.write('c.toml', withC['c.toml']);
     lingo.write('lingo.toml', withC['lingo.toml']);
-    const applied = reload(admin);
+    const applied = await reload(admin);
     assert.ok(applied.ok, applied.out);
     const pc = await producer(c.queue);
     const cJobs = await pc.addBulk(Array.from({ length: 100 }, (_, i) => ({ data: translationJob(`c ${i}`) })));
 
     // A broken pipeline for B: refused with its reason, the running one stays.
     lingo.write('b.toml', pipeline(vllm(llm) + '\nphase = "sideways"'));
-    const refused = reload(admin);
+    const refused = await reload(admin);
     assert.ok(!refused.ok, 'a broken config must be refused');
     assert.match(refused.out, /b\.toml: stage\[0\]\.phase: expected `pre`, `translate` or `post`, found `sideways`/);
     const health = await healthz(admin);
@@ -225,7 +231,7 @@ describe('hosted: many tenants in one worker', () => {
     // B fixed and C removed: applied; C's queue is no longer consumed.
     lingo.write('b.toml', b.pipeline);
     lingo.write('lingo.toml', hostedToml({ redis, slots: 64, admin, tenants: [a, b] }));
-    const removed = reload(admin);
+    const removed = await reload(admin);
     assert.ok(removed.ok, removed.out);
     const after = await healthz(admin);
     assert.deepEqual(after.tenants.map((t) => t.id), ['a', 'b']);

@@ -40,6 +40,9 @@ pub struct Host {
     plugins: Plugins,
     metrics: Arc<Metrics>,
     redis: ConnectionManager,
+    /// Held through a whole reload, so reloads run one at a time while
+    /// `state` stays readable (metrics, health) as the new plugins compile.
+    reloading: Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -91,6 +94,7 @@ impl Host {
             plugins: Plugins::default(),
             metrics: Arc::new(Metrics::default()),
             redis,
+            reloading: Mutex::new(()),
             state: Mutex::new(State {
                 config: config.clone(),
                 tenants: BTreeMap::new(),
@@ -127,11 +131,17 @@ impl Host {
     /// Reads the config again and applies it, or keeps the running one and
     /// says why not.
     pub async fn reload(&self) -> Result<Applied, String> {
+        let _one_at_a_time = self.reloading.lock().await;
+        if self.state.lock().await.stopping {
+            return Err("the worker is stopping".into());
+        }
+        let prepared = self.prepare_reload().await;
         let mut state = self.state.lock().await;
+        // `stop` may have begun while the new config compiled.
         if state.stopping {
             return Err("the worker is stopping".into());
         }
-        let prepared = match self.prepare_reload().await {
+        let prepared = match prepared {
             Ok((config, loaded)) => self.apply(&mut state, config, loaded).await,
             Err(reason) => Err(reason),
         };

@@ -28,9 +28,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    logging::init(cli.log_format);
+    let log = logging::init(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(commands::dispatch(cli.command)) {
+    let outcome = runtime.block_on(commands::dispatch(cli.command));
+    // The log's last lines come before the final word.
+    drop(log);
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {}", chain(&err));
