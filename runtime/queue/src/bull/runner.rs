@@ -44,8 +44,7 @@ pub(crate) struct JobContext {
 
 /// Runs `record` on `processor` in `slot` and records the outcome; then the
 /// next jobs its completions took, in the same slot.
-pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, record: Record, slot: Slot) {
-    let mut record = record;
+pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mut record: Record, slot: Slot) {
     loop {
         let id = record.job.id.clone();
         let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
