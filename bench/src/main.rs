@@ -58,7 +58,12 @@ pub struct Args {
     #[arg(long, default_value_t = 20)]
     open_loop_seconds: u64,
     /// The scenarios to run, in this order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "throughput,llm,open-loop,gateway,memory,stage-call")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "throughput,llm,open-loop,gateway,memory,stage-call"
+    )]
     scenarios: Vec<Scenario>,
     /// Where BENCHMARKS.md and benchmarks.json go (default `docs/`, or `target/bench-smoke/` with `--smoke`).
     #[arg(long)]

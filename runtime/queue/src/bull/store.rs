@@ -103,7 +103,12 @@ impl Store {
     /// Completes the job with `value` and publishes it (spec A6); with
     /// `fetch_next`, takes the queue's next job in the same script, as bull's
     /// own moveToFinished does, saving a round trip and a script per job.
-    pub async fn complete(&self, record: &Record, value: &serde_json::Value, fetch_next: bool) -> RedisResult<Completed> {
+    pub async fn complete(
+        &self,
+        record: &Record,
+        value: &serde_json::Value,
+        fetch_next: bool,
+    ) -> RedisResult<Completed> {
         let k = &self.keys;
         let id = &record.job.id;
         let returnvalue = value.to_string();
