@@ -4,17 +4,22 @@
 //! log line: if whoever reads stderr stops reading (a full pipe), lines are
 //! dropped instead of blocking the runtime's threads, and with them every job.
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
+
+/// Lines queued for the writer thread before new ones are dropped. The
+/// queue is allocated whole at start: the library's default of 128,000
+/// lines held 4 MiB for a worker that logs a few lines a second.
+const QUEUED_LINES: usize = 8_192;
 
 /// Installs the global subscriber. Keep the guard until the end of `main`:
 /// dropping it writes out the lines still queued.
 pub fn init(format: LogFormat) -> WorkerGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
-    let (stderr, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let (stderr, guard) = NonBlockingBuilder::default().buffered_lines_limit(QUEUED_LINES).finish(std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr);
     match format {
         LogFormat::Human => builder.with_target(false).compact().init(),

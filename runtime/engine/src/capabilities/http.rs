@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use lingo_config::AllowedHost;
 use tokio::sync::Semaphore;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::bindings::lingo::pipeline::http::{Host, HttpError, Request, Response};
 use crate::state::StageState;
@@ -136,7 +137,14 @@ fn transport_error(err: reqwest::Error) -> HttpError {
 }
 
 impl Host for StageState {
+    /// The exchange runs as a task of its own. Polled here, it would run on
+    /// the stage's fiber stack, and reqwest's and hyper's deep poll frames
+    /// would keep about 30 KiB of that stack resident for as long as the
+    /// backend takes to answer, for every call in flight.
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        Ok(self.http.send(request).await)
+        // Aborted when dropped: a request lives no longer than its call.
+        let http = self.http.clone();
+        let exchange = AbortOnDropHandle::new(tokio::spawn(async move { http.send(request).await }));
+        Ok(exchange.await?)
     }
 }
