@@ -1,7 +1,7 @@
 //! The workers (and the stand-in LLM server) as child processes: started
 //! with their output in log files under `target/bench/logs/`, known ready by
 //! a line in those logs and then a CPU gone quiet, measured through
-//! `/proc/<pid>` (`stat` utime+stime, `status` VmHWM/VmRSS), stopped with
+//! `/proc/<pid>` (`stat` utime+stime, `status` VmHWM/VmRSS, `smaps_rollup` Pss), stopped with
 //! SIGTERM (SIGKILL after a grace, and on drop).
 
 use std::path::{Path, PathBuf};
@@ -110,12 +110,23 @@ impl Proc {
         self.status_kib("VmRSS").map(|kib| kib / 1024.0)
     }
 
+    /// Proportional set size, in MiB: resident pages, each shared page
+    /// divided among its mappings. RSS counts a file page once per mapping;
+    /// lingo maps each plugin's data image once per live instance.
+    pub fn pss_mib(&self) -> anyhow::Result<f64> {
+        self.proc_kib("smaps_rollup", "Pss").map(|kib| kib / 1024.0)
+    }
+
     fn status_kib(&self, key: &str) -> anyhow::Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        status
-            .lines()
+        self.proc_kib("status", key)
+    }
+
+    /// A `key: N kB` line of `/proc/<pid>/<file>`.
+    fn proc_kib(&self, file: &str, key: &str) -> anyhow::Result<f64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/{file}", self.pid()))?;
+        text.lines()
             .find_map(|l| l.strip_prefix(key)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok())
-            .with_context(|| format!("no {key} in /proc/{}/status", self.pid()))
+            .with_context(|| format!("no {key} in /proc/{}/{file}", self.pid()))
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.

@@ -228,21 +228,24 @@ fn memory(md: &mut String, r: &Results) {
     let _ = writeln!(
         md,
         "lingo with the `vllm` stage against the stand-in answering after {} s, so every slot holds a job in flight. \
-         RSS when ready and idle, after a second with every slot active, and the peak (VmHWM).\n",
+         RSS when ready and idle, after a second with every slot active, and the peak (VmHWM). \
+         Busy PSS beside it: RSS counts a shared file page once per mapping, and each live instance maps \
+         its plugin's read-only data image (about 32 KiB of page cache) anew.\n",
         r.plan.memory_latency_s
     );
     let _ = writeln!(
         md,
-        "| protocol | slots busy | idle RSS MiB | busy RSS MiB | peak RSS MiB |\n|---|---:|---:|---:|---:|"
+        "| protocol | slots busy | idle RSS MiB | busy RSS MiB | busy PSS MiB | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|"
     );
     for row in &r.memory {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
             row.slots,
             cell(row.spread(|m| m.idle_rss_mib)),
             cell(row.spread(|m| m.busy_rss_mib)),
+            cell(row.spread(|m| m.busy_pss_mib)),
             cell(row.spread(|m| m.peak_rss_mib))
         );
     }

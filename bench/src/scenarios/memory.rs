@@ -1,7 +1,7 @@
 //! Scenario 6: lingo's memory with every slot busy. The stand-in answers
 //! only after `plan.memory_latency_s`, so once `slots` jobs are active they
 //! all stay in flight; RSS is read idle (ready, no job), then busy (every
-//! slot active for a second), and the peak (VmHWM). The worker is then
+//! slot active for a second, with PSS beside it), and the peak (VmHWM). The worker is then
 //! killed: its jobs are abandoned with their queue.
 
 use std::time::{Duration, Instant};
@@ -19,6 +19,7 @@ use crate::workers::{self, Launch, Protocol, Worker};
 pub struct Reading {
     pub idle_rss_mib: f64,
     pub busy_rss_mib: f64,
+    pub busy_pss_mib: f64,
     pub peak_rss_mib: f64,
 }
 
@@ -92,7 +93,12 @@ fn hold_busy(bench: &mut Bench, launch: Launch) -> anyhow::Result<Reading> {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_secs(1));
-    let reading = Reading { idle_rss_mib, busy_rss_mib: worker.rss_mib()?, peak_rss_mib: worker.peak_rss_mib()? };
+    let reading = Reading {
+        idle_rss_mib,
+        busy_rss_mib: worker.rss_mib()?,
+        busy_pss_mib: worker.pss_mib()?,
+        peak_rss_mib: worker.peak_rss_mib()?,
+    };
     worker.stop(Duration::ZERO);
     bench.probe.delete_queue(queue)?;
     Ok(reading)
