@@ -27,7 +27,12 @@ impl<K: Hash + Eq + Clone + Send + 'static, V: Clone + Send + Sync + 'static> Co
     /// The result of `compute` for `key`, shared with every caller that asks
     /// for the same key while it runs. The flag says whether this caller
     /// joined a computation that was already running.
-    pub async fn run<F>(&self, key: K, compute: F) -> (V, bool)
+    ///
+    /// Not an `async fn`: one would keep room for `compute` (a whole
+    /// translation unit, kilobytes) in every caller's future while it waits,
+    /// beside the boxed copy that runs. The returned future holds only the
+    /// shared handle.
+    pub fn run<F>(&self, key: K, compute: F) -> impl Future<Output = (V, bool)> + use<K, V, F>
     where
         F: Future<Output = V> + Send + 'static,
     {
@@ -54,7 +59,7 @@ impl<K: Hash + Eq + Clone + Send + 'static, V: Clone + Send + Sync + 'static> Co
         if joined {
             self.joined.fetch_add(1, Ordering::Relaxed);
         }
-        (shared.await, joined)
+        async move { (shared.await, joined) }
     }
 
     /// How many callers joined a running computation so far.
