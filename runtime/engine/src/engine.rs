@@ -13,7 +13,7 @@ use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationCon
 
 use crate::bindings;
 use crate::compile_cache::CompileCache;
-use crate::state::StageState;
+use crate::state::{StageState, WasiContexts};
 
 /// Linear memory kept mapped between calls, reset with a copy of the
 /// module's image instead of `madvise` + page faults on the next call. A
@@ -49,6 +49,7 @@ pub struct StageEngine {
     pub(crate) linker: Arc<Linker<StageState>>,
     pub(crate) instances: Arc<Semaphore>,
     pub(crate) cache: Option<Arc<CompileCache>>,
+    pub(crate) wasi: Arc<WasiContexts>,
     /// Kept so the epoch thread lives as long as any clone of the engine.
     _ticker: Arc<Ticker>,
 }
@@ -67,6 +68,7 @@ impl StageEngine {
             linker: Arc::new(linker),
             instances: Arc::new(Semaphore::new(options.max_instances as usize)),
             cache,
+            wasi: Arc::default(),
         })
     }
 }

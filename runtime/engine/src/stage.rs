@@ -194,11 +194,13 @@ impl Stage {
             })
         };
         // Epochs stop a guest that computes; this stops one that waits.
-        match tokio::time::timeout(self.timeout + 2 * EPOCH_TICK, run).await {
+        let result = match tokio::time::timeout(self.timeout + 2 * EPOCH_TICK, run).await {
             Err(_) => Err(StageFault::Timeout(self.timeout)),
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(err)) => Err(classify(&err, store.data(), self.timeout)),
-        }
+        };
+        engine.wasi.give_back(store.into_data().into_wasi());
+        result
     }
 
     fn state(&self, job_id: &str, deadline: Instant) -> StageState {
@@ -207,7 +209,7 @@ impl Stage {
             Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
         let kv = Kv::new(services.kv.clone(), &self.tenant, &self.kv_namespace, MAX_KV_VALUE);
         let log = Log { job_id: job_id.into(), stage: self.name.clone(), tenant: self.tenant.clone() };
-        StageState::new(http, kv, log, self.memory as usize)
+        StageState::new(services.engine.wasi.take(), http, kv, log, self.memory as usize)
     }
 }
 

@@ -83,6 +83,22 @@ async fn a_panicking_stage_gets_its_message_reported() {
     assert!(matches!(failed.failure, Failure::Fatal(_)), "a panic happens again on retry: fatal");
 }
 
+/// Calls hand their WASI context on to later calls: every panic must still
+/// be read from a stderr of its own, not from one holding an earlier panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_of_a_stage_that_always_panics_reports_its_panic() {
+    let services = services(KvStore::memory());
+    let boom = load(&fixture_stage("boom", r#"{ act = "panic" }"#, ""), &services).await;
+    let upper = load(&fixture_stage("upper", r#"{ act = "upper" }"#, ""), &services).await;
+    for call in 0..60 {
+        let text = format!("line {call}");
+        let failed = run(&boom, &text, &["en"]).await.unwrap_err();
+        let message = failed.failure.message();
+        assert!(message.contains(&format!("panicked on purpose on `{text}`")), "call {call}: {message}");
+        assert_eq!(run(&upper, "fine", &["en"]).await.unwrap().translations["en"], "FINE", "call {call}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_rejecting_its_config_is_a_config_error_at_load() {
     let services = services(KvStore::memory());
