@@ -32,7 +32,7 @@ demo: setup
 	target/debug/lingo demo
 
 # lingo against its peer workers (bench/): installs the peers itself, writes
-# docs/BENCHMARKS.md and docs/benchmarks.json. Takes about half an hour.
+# docs/BENCHMARKS.md and docs/benchmarks.json. Takes about 45 minutes.
 bench: build
 	$(CARGO) run --release -p lingo-bench
 

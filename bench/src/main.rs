@@ -54,6 +54,9 @@ pub struct Args {
     /// Jobs per pre-filled throughput run.
     #[arg(long, default_value_t = 20_000)]
     jobs: usize,
+    /// Jobs of the longer throughput run at concurrency 64 (0: none).
+    #[arg(long, default_value_t = 100_000)]
+    long_jobs: usize,
     /// How long the open-loop producer adds jobs, in seconds.
     #[arg(long, default_value_t = 20)]
     open_loop_seconds: u64,

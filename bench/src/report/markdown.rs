@@ -41,18 +41,19 @@ fn headline(md: &mut String, r: &Results) {
     let _ = writeln!(md, "## Headline: lingo against its peers\n");
     let _ = writeln!(
         md,
-        "Cache-hit throughput on a pre-filled queue of {} jobs. *Speed* is lingo's jobs/s ÷ the peer's \
+        "Cache-hit throughput on a pre-filled queue. *Speed* is lingo's jobs/s ÷ the peer's \
          (above 1×: lingo is faster); *CPU* is lingo's worker CPU per job ÷ the peer's (below 1×: lingo is cheaper). \
-         Ratios are taken within each rep, then the median (min–max) of the reps.\n",
-        r.plan.jobs
+         Ratios are taken within each rep, then the median (min–max) of the reps.\n"
     );
-    let _ = writeln!(md, "| protocol | concurrency | peer | speed | CPU per job |\n|---|---:|---|---:|---:|");
+    let _ =
+        writeln!(md, "| protocol | concurrency | jobs | peer | speed | CPU per job |\n|---|---:|---:|---|---:|---:|");
     for ratio in &r.headline {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             ratio.protocol.id(),
             ratio.concurrency,
+            ratio.jobs,
             ratio.peer.label(),
             times(ratio.throughput),
             times(ratio.worker_cpu)
@@ -82,21 +83,23 @@ fn throughput(md: &mut String, r: &Results) {
     let _ = writeln!(md, "## 1. Cache-hit throughput, queue pre-filled\n");
     let _ = writeln!(
         md,
-        "{} jobs per run, each one Redis GET and the same return value (lingo: `cache` → `postprocess` stages; \
-         the peers: a GET of `bench:tr:<lang>:<text>` in their processor). Worker CPU from `/proc/<pid>/stat`, \
+        "{} distinct cached lines; each job one Redis GET and the same return value (lingo: `cache` → `postprocess` stages; \
+         the peers: a GET of `bench:tr:<lang>:<text>` in their processor). The longer runs cycle through the same lines, \
+         without BullMQ Python (about three minutes a run). Worker CPU from `/proc/<pid>/stat`, \
          Redis CPU and commands from `INFO` deltas (commands inside Lua scripts included), peak RSS is VmHWM.\n",
         r.plan.jobs
     );
     let _ = writeln!(
         md,
-        "| protocol | concurrency | worker | jobs/s | worker CPU µs/job | Redis CPU µs/job | Redis cmds/job | peak RSS MiB |\n|---|---:|---|---:|---:|---:|---:|---:|"
+        "| protocol | concurrency | jobs | worker | jobs/s | worker CPU µs/job | Redis CPU µs/job | Redis cmds/job | peak RSS MiB |\n|---|---:|---:|---|---:|---:|---:|---:|---:|"
     );
     for row in &r.throughput {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
             row.concurrency,
+            row.jobs,
             name(row.worker),
             cell(row.spread(|m| m.jobs_per_s)),
             cell(row.spread(|m| m.worker_cpu_us_per_job)),

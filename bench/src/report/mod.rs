@@ -33,6 +33,7 @@ pub struct Results {
 pub struct Ratio {
     pub protocol: Protocol,
     pub concurrency: usize,
+    pub jobs: usize,
     pub peer: Worker,
     /// lingo jobs/s ÷ peer jobs/s (above 1: lingo faster).
     pub throughput: Spread,
@@ -66,24 +67,19 @@ fn ratios(rows: &[throughput::Row]) -> Vec<Ratio> {
     let lingo_rows = rows.iter().filter(|r| r.worker == Worker::Lingo);
     lingo_rows
         .flat_map(|lingo| {
-            rows.iter()
-                .filter(move |peer| {
-                    peer.worker != Worker::Lingo
-                        && peer.protocol == lingo.protocol
-                        && peer.concurrency == lingo.concurrency
-                })
-                .map(move |peer| {
-                    let per_rep = |f: fn(&crate::scenarios::run::Measured) -> f64| {
-                        Spread::of(lingo.runs.iter().zip(&peer.runs).map(|(l, p)| f(l) / f(p)))
-                    };
-                    Ratio {
-                        protocol: lingo.protocol,
-                        concurrency: lingo.concurrency,
-                        peer: peer.worker,
-                        throughput: per_rep(|m| m.jobs_per_s),
-                        worker_cpu: per_rep(|m| m.worker_cpu_us_per_job),
-                    }
-                })
+            rows.iter().filter(move |peer| peer.worker != Worker::Lingo && peer.compares_with(lingo)).map(move |peer| {
+                let per_rep = |f: fn(&crate::scenarios::run::Measured) -> f64| {
+                    Spread::of(lingo.runs.iter().zip(&peer.runs).map(|(l, p)| f(l) / f(p)))
+                };
+                Ratio {
+                    protocol: lingo.protocol,
+                    concurrency: lingo.concurrency,
+                    jobs: lingo.jobs,
+                    peer: peer.worker,
+                    throughput: per_rep(|m| m.jobs_per_s),
+                    worker_cpu: per_rep(|m| m.worker_cpu_us_per_job),
+                }
+            })
         })
         .collect()
 }

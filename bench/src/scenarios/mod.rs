@@ -34,6 +34,11 @@ pub struct Plan {
     /// Jobs per pre-filled cache-hit run; also the number of distinct cached lines.
     pub jobs: usize,
     pub throughput_concurrency: Vec<usize>,
+    /// A longer cache-hit run at `long_concurrency`, cycling through the
+    /// cached lines; every peer but BullMQ Python (a 100,000-job run of it
+    /// would take about three minutes, each rep).
+    pub long_jobs: usize,
+    pub long_concurrency: usize,
     pub llm_concurrency: Vec<usize>,
     pub llm_latency_ms: u64,
     pub open_loop_rates: Vec<u64>,
@@ -57,6 +62,8 @@ impl Plan {
                 reps: 1,
                 jobs: 200,
                 throughput_concurrency: vec![4, 64],
+                long_jobs: 400,
+                long_concurrency: 64,
                 llm_concurrency: vec![10],
                 llm_latency_ms: 200,
                 open_loop_rates: vec![200],
@@ -74,6 +81,8 @@ impl Plan {
             reps: args.reps,
             jobs: args.jobs,
             throughput_concurrency: vec![4, 64],
+            long_jobs: args.long_jobs,
+            long_concurrency: 64,
             llm_concurrency: vec![1, 4, 10, 100, 200, 1000],
             llm_latency_ms: 200,
             open_loop_rates: vec![2000, 5000],

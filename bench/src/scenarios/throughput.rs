@@ -1,7 +1,8 @@
 //! Scenario 1: cache-hit throughput on a pre-filled queue. For each
 //! concurrency and protocol, lingo and every peer of that protocol run the
 //! same `plan.jobs` jobs, one worker after another within a rep (the order
-//! rotated each rep), for `plan.reps` reps.
+//! rotated each rep), for `plan.reps` reps; then a longer run of
+//! `plan.long_jobs` at `plan.long_concurrency`, without BullMQ Python.
 
 use serde::Serialize;
 
@@ -17,10 +18,16 @@ pub struct Row {
     pub protocol: Protocol,
     pub worker: Worker,
     pub concurrency: usize,
+    pub jobs: usize,
     pub runs: Vec<Measured>,
 }
 
 impl Row {
+    /// Whether `other` ran the same work: protocol, concurrency and jobs.
+    pub fn compares_with(&self, other: &Row) -> bool {
+        (self.protocol, self.concurrency, self.jobs) == (other.protocol, other.concurrency, other.jobs)
+    }
+
     pub fn spread(&self, metric: impl Fn(&Measured) -> f64) -> Spread {
         Spread::of(self.runs.iter().map(metric))
     }
@@ -32,7 +39,15 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     for &concurrency in &plan.throughput_concurrency {
         for protocol in Protocol::ALL {
             for &worker in Worker::of(protocol) {
-                rows.push(Row { protocol, worker, concurrency, runs: Vec::new() });
+                rows.push(Row { protocol, worker, concurrency, jobs: plan.jobs, runs: Vec::new() });
+            }
+        }
+    }
+    if plan.long_jobs > 0 {
+        for protocol in Protocol::ALL {
+            for &worker in Worker::of(protocol).iter().filter(|&&w| w != Worker::Python) {
+                let (concurrency, jobs) = (plan.long_concurrency, plan.long_jobs);
+                rows.push(Row { protocol, worker, concurrency, jobs, runs: Vec::new() });
             }
         }
     }
@@ -40,15 +55,26 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     for rep in 0..plan.reps {
         for group in groups(&rows) {
             for i in rotated(&group, rep) {
-                let (protocol, worker, concurrency) = (rows[i].protocol, rows[i].worker, rows[i].concurrency);
-                let queue =
-                    data::queue_name(&["tp", protocol.id(), &concurrency.to_string(), worker.id(), &format!("r{rep}")]);
-                bar.set_message(format!("{} {} c={concurrency} rep {}", protocol.id(), worker.label(), rep + 1));
+                let Row { protocol, worker, concurrency, jobs, .. } = rows[i];
+                let queue = data::queue_name(&[
+                    "tp",
+                    protocol.id(),
+                    &concurrency.to_string(),
+                    &jobs.to_string(),
+                    worker.id(),
+                    &format!("r{rep}"),
+                ]);
+                bar.set_message(format!(
+                    "{} {} c={concurrency} {jobs} jobs rep {}",
+                    protocol.id(),
+                    worker.label(),
+                    rep + 1
+                ));
                 let launch = Launch { worker, protocol, queue: &queue, concurrency, pipeline: Pipeline::CacheHit };
                 let lines = bench.cache_lines.clone();
-                let measured = prefilled(bench, launch, &lines, plan.jobs, Check::CacheHit)?;
+                let measured = prefilled(bench, launch, &lines, jobs, Check::CacheHit)?;
                 bench.progress.line(format!(
-                    "throughput {:<6} c={concurrency:<4} {:<28} rep {}: {:>8.0} jobs/s, worker {:>6.1} µs/job, redis {:>5.1} µs/job",
+                    "throughput {:<6} c={concurrency:<4} {jobs:>6} jobs {:<28} rep {}: {:>8.0} jobs/s, worker {:>6.1} µs/job, redis {:>5.1} µs/job",
                     protocol.id(),
                     worker.label(),
                     rep + 1,
@@ -65,14 +91,11 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Indices of the rows compared with each other: same protocol and concurrency.
+/// Indices of the rows compared with each other: same protocol, concurrency and jobs.
 fn groups(rows: &[Row]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|g| rows[g[0]].protocol == row.protocol && rows[g[0]].concurrency == row.concurrency)
-        {
+        match groups.iter_mut().find(|g| rows[g[0]].compares_with(row)) {
             Some(group) => group.push(i),
             None => groups.push(vec![i]),
         }
