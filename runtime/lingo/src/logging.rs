@@ -4,6 +4,8 @@
 //! log line: if whoever reads stderr stops reading (a full pipe), lines are
 //! dropped instead of blocking the runtime's threads, and with them every job.
 
+use std::io::BufWriter;
+
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
@@ -19,7 +21,10 @@ const QUEUED_LINES: usize = 8_192;
 pub fn init(format: LogFormat) -> WorkerGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
-    let (stderr, guard) = NonBlockingBuilder::default().buffered_lines_limit(QUEUED_LINES).finish(std::io::stderr());
+    // The writer thread takes every line queued at once, then flushes: one
+    // write(2) per batch rather than per line.
+    let stderr = BufWriter::with_capacity(64 << 10, std::io::stderr());
+    let (stderr, guard) = NonBlockingBuilder::default().buffered_lines_limit(QUEUED_LINES).finish(stderr);
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr);
     match format {
         LogFormat::Human => builder.with_target(false).compact().init(),
