@@ -35,18 +35,13 @@ impl Row {
 
 pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     let plan = bench.plan.clone();
+    // (concurrency, jobs, with BullMQ Python): the plan's runs, then the long one.
+    let sizes = plan.throughput_concurrency.iter().map(|&c| (c, plan.jobs, true));
+    let long = (plan.long_jobs > 0).then_some((plan.long_concurrency, plan.long_jobs, false));
     let mut rows = Vec::new();
-    for &concurrency in &plan.throughput_concurrency {
+    for (concurrency, jobs, with_python) in sizes.chain(long) {
         for protocol in Protocol::ALL {
-            for &worker in Worker::of(protocol) {
-                rows.push(Row { protocol, worker, concurrency, jobs: plan.jobs, runs: Vec::new() });
-            }
-        }
-    }
-    if plan.long_jobs > 0 {
-        for protocol in Protocol::ALL {
-            for &worker in Worker::of(protocol).iter().filter(|&&w| w != Worker::Python) {
-                let (concurrency, jobs) = (plan.long_concurrency, plan.long_jobs);
+            for &worker in Worker::of(protocol).iter().filter(|&&w| with_python || w != Worker::Python) {
                 rows.push(Row { protocol, worker, concurrency, jobs, runs: Vec::new() });
             }
         }
