@@ -4,7 +4,7 @@
 //! log line: if whoever reads stderr stops reading (a full pipe), lines are
 //! dropped instead of blocking the runtime's threads, and with them every job.
 
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -25,7 +25,9 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     // write(2) per batch rather than per line.
     let stderr = BufWriter::with_capacity(64 << 10, std::io::stderr());
     let (stderr, guard) = NonBlockingBuilder::default().buffered_lines_limit(QUEUED_LINES).finish(stderr);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr);
+    // Colours only for a terminal: a log file or a collector gets plain text.
+    let ansi = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr);
     match format {
         LogFormat::Human => builder.with_target(false).compact().init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -64,6 +64,8 @@ fn spawn_worker(config: &str, dir: &Path) -> Process {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let started = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!started.contains('\u{1b}'), "a log written to a file has no terminal colour codes:\n{started}");
     worker
 }
 
