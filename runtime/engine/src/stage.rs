@@ -98,7 +98,8 @@ pub struct Stage {
     timeout: Duration,
     memory: u64,
     allowed: Arc<[lingo_config::AllowedHost]>,
-    kv_namespace: String,
+    /// Its `kv`, already scoped to the tenant and namespace: each call clones it.
+    kv: Kv,
     tenant: Arc<str>,
     services: Services,
 }
@@ -128,7 +129,7 @@ impl Stage {
             timeout: spec.timeout,
             memory: spec.memory,
             allowed: spec.allowed_hosts.clone().into(),
-            kv_namespace: spec.kv_namespace.clone(),
+            kv: Kv::new(services.kv.clone(), tenant, &spec.kv_namespace, MAX_KV_VALUE),
             tenant: tenant.into(),
             services,
         }
@@ -183,13 +184,26 @@ impl Stage {
             })
         });
         let run = async {
-            let instance = self.plugin.pre.instantiate_async(&mut store).await?;
-            let config = self.config.as_str();
+            let instance = self.plugin.pre.instance_pre().instantiate_async(&mut store).await?;
+            let (exports, config) = (&self.plugin.exports, self.config.as_str());
             Ok::<_, wasmtime::Error>(match call {
-                Call::Init => Reply::Init(instance.call_init(&mut store, config).await?),
-                Call::Process(request) => Reply::Process(instance.call_process(&mut store, config, request).await?),
+                Call::Init => {
+                    let init = instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut store, &exports.init)?;
+                    Reply::Init(init.call_async(&mut store, (config,)).await?.0)
+                }
+                Call::Process(request) => {
+                    let process = instance.get_typed_func::<(&str, &Request), (Result<Outcome, StageError>,)>(
+                        &mut store,
+                        &exports.process,
+                    )?;
+                    Reply::Process(process.call_async(&mut store, (config, request)).await?.0)
+                }
                 Call::Remember(request, translation, producer) => {
-                    Reply::Remember(instance.call_remember(&mut store, config, request, translation, producer).await?)
+                    let remember = instance.get_typed_func::<(&str, &Request, &str, &str), (Result<(), StageError>,)>(
+                        &mut store,
+                        &exports.remember,
+                    )?;
+                    Reply::Remember(remember.call_async(&mut store, (config, request, translation, producer)).await?.0)
                 }
             })
         };
@@ -207,7 +221,7 @@ impl Stage {
         let services = &self.services;
         let http =
             Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
-        let kv = Kv::new(services.kv.clone(), &self.tenant, &self.kv_namespace, MAX_KV_VALUE);
+        let kv = self.kv.clone();
         let log = Log { job_id: job_id.into(), stage: self.name.clone(), tenant: self.tenant.clone() };
         StageState::new(services.engine.wasi.take(), http, kv, log, self.memory as usize)
     }

@@ -103,7 +103,7 @@ impl Kv {
         match key.len() {
             0 => Err(KvError::InvalidKey("the key is empty".into())),
             n if n > MAX_KEY => Err(KvError::InvalidKey(format!("the key is {n} bytes; the limit is {MAX_KEY}"))),
-            _ => Ok(format!("{}{key}", self.prefix)),
+            _ => Ok([&*self.prefix, key].concat()),
         }
     }
 }
