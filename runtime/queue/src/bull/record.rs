@@ -2,8 +2,6 @@
 //! plus what finishing the job needs. Every value is a string on the wire and
 //! is parsed leniently, since producers of any bull version wrote it.
 
-use std::collections::HashMap;
-
 use crate::Job;
 
 use super::opts::JobOpts;
@@ -24,32 +22,42 @@ pub(crate) struct Record {
 impl Record {
     /// Builds the record of job `id` from `HGETALL` output (field, value, …).
     pub fn from_fields(id: String, flat: Vec<String>) -> Self {
-        let mut fields: HashMap<String, String> = HashMap::new();
+        let (mut name, mut data, mut opts, mut stacktrace) = (None, None, None, None);
+        let (mut priority, mut attempts_made, mut timestamp) = (None, None, None);
         let mut iter = flat.into_iter();
         while let (Some(field), Some(value)) = (iter.next(), iter.next()) {
-            fields.insert(field, value);
+            match field.as_str() {
+                "name" => name = Some(value),
+                "data" => data = Some(value),
+                "opts" => opts = Some(value),
+                "stacktrace" => stacktrace = Some(value),
+                "priority" => priority = number(&value),
+                "attemptsMade" => attempts_made = number(&value),
+                "timestamp" => timestamp = number(&value),
+                _ => {}
+            }
         }
-        let opts = JobOpts::parse(fields.get("opts").map(String::as_str));
-        let int = |name: &str| fields.get(name).and_then(|v| v.trim().parse::<f64>().ok());
-        let priority = int("priority").map_or(opts.priority, |p| p as i64);
-        let attempts_made = int("attemptsMade").map_or(0, |n| n.max(0.0) as u32);
-        let timestamp = int("timestamp").map_or(0, |n| n.max(0.0) as u64);
+        let opts = JobOpts::parse(opts.as_deref());
         let job = Job {
-            name: fields.remove("name").unwrap_or_else(|| "__default__".into()),
-            data: fields.remove("data").unwrap_or_else(|| "{}".into()),
-            attempts_made,
-            timestamp,
+            name: name.unwrap_or_else(|| "__default__".into()),
+            data: data.unwrap_or_else(|| "{}".into()),
+            attempts_made: attempts_made.map_or(0, |n| n.max(0.0) as u32),
+            timestamp: timestamp.map_or(0, |n| n.max(0.0) as u64),
             id,
         };
-        let stacktrace = fields
-            .get("stacktrace")
-            .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok())
+        let stacktrace = stacktrace
+            .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(&s).ok())
             .unwrap_or_default()
             .into_iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             .collect();
-        Self { job, opts, priority, stacktrace }
+        Self { job, priority: priority.map_or(opts.priority, |p| p as i64), opts, stacktrace }
     }
+}
+
+/// A numeric field; bull writes numbers as decimal text.
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse().ok()
 }
 
 #[cfg(test)]

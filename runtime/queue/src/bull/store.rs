@@ -112,7 +112,7 @@ impl Store {
         let k = &self.keys;
         let id = &record.job.id;
         let returnvalue = value.to_string();
-        let event = completed_event(id, value);
+        let event = completed_event(id, (!value.is_null()).then_some(returnvalue.as_str()));
         let keep = record.opts.remove_on_complete;
         let mut call = scripts::COMPLETE.key(&k.active);
         call.key(&k.completed).key(&k.stalled).key(&k.wait).key(&k.priority);
@@ -205,12 +205,15 @@ impl Store {
 /// holding JSON (spec A8). A `null` result is bull's "handler returned
 /// nothing", whose message has no `val`, so `job.finished()` resolves
 /// `undefined` as with a Node worker; the hash still says `null`.
-fn completed_event(id: &str, value: &serde_json::Value) -> String {
-    let event = match value {
-        serde_json::Value::Null => serde_json::json!({ "jobId": id }),
-        value => serde_json::json!({ "jobId": id, "val": value.to_string() }),
-    };
-    event.to_string()
+fn completed_event(id: &str, val: Option<&str>) -> String {
+    #[derive(serde::Serialize)]
+    struct Event<'a> {
+        #[serde(rename = "jobId")]
+        job_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        val: Option<&'a str>,
+    }
+    serde_json::to_string(&Event { job_id: id, val }).expect("strings serialize")
 }
 
 fn lifo_flag(record: &Record) -> &'static str {
@@ -220,12 +223,11 @@ fn lifo_flag(record: &Record) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::completed_event;
-    use serde_json::json;
 
     #[test]
     fn completed_event_double_encodes_val() {
-        assert_eq!(completed_event("3", &json!({ "a": 1 })), r#"{"jobId":"3","val":"{\"a\":1}"}"#);
-        assert_eq!(completed_event("3", &json!("ok")), r#"{"jobId":"3","val":"\"ok\""}"#);
-        assert_eq!(completed_event("3", &json!(null)), r#"{"jobId":"3"}"#);
+        assert_eq!(completed_event("3", Some(r#"{"a":1}"#)), r#"{"jobId":"3","val":"{\"a\":1}"}"#);
+        assert_eq!(completed_event("3", Some(r#""ok""#)), r#"{"jobId":"3","val":"\"ok\""}"#);
+        assert_eq!(completed_event("3", None), r#"{"jobId":"3"}"#);
     }
 }
