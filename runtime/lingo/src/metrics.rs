@@ -10,6 +10,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// One metric family's samples: (labels, value).
+type Samples = Vec<(String, String)>;
+
 /// How a job ended, as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum JobOutcome {
@@ -94,7 +97,7 @@ impl Metrics {
     pub fn render(&self, snapshot: &Snapshot) -> String {
         let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
+        let mut family = |name: &str, kind: &str, help: &str, samples: Samples| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for (labels, value) in samples {
                 match labels.is_empty() {
@@ -104,7 +107,7 @@ impl Metrics {
                 .expect("writing to a String");
             }
         };
-        let each = |f: &dyn Fn(&str, &TenantCounters) -> Vec<(String, String)>| -> Vec<(String, String)> {
+        let each = |f: &dyn Fn(&str, &TenantCounters) -> Samples| -> Samples {
             tenants.iter().flat_map(|(tenant, c)| f(tenant, c)).collect()
         };
         family(

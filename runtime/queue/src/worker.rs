@@ -9,7 +9,7 @@ use crate::{Processor, Protocol, QueueError, QueueSettings, bull, bullmq};
 /// A connected worker of either protocol.
 pub enum QueueWorker {
     /// npm `bull` v4's protocol.
-    Bull(bull::Worker),
+    Bull(Box<bull::Worker>),
     /// npm `bullmq`'s protocol.
     BullMq(bullmq::Worker),
 }
@@ -18,7 +18,7 @@ impl QueueWorker {
     /// Connects to the queue of `settings` (fails fast if Redis does not answer).
     pub async fn connect(settings: QueueSettings, protocol: Protocol) -> Result<Self, QueueError> {
         Ok(match protocol {
-            Protocol::Bull => Self::Bull(bull::Worker::connect(settings).await?),
+            Protocol::Bull => Self::Bull(Box::new(bull::Worker::connect(settings).await?)),
             Protocol::BullMq => Self::BullMq(bullmq::Worker::connect(settings).await?),
         })
     }
