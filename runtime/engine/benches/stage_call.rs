@@ -13,6 +13,11 @@ use lingo_engine::bindings::{Phase, Request};
 use lingo_engine::capabilities::{HttpClient, KvStore};
 use lingo_engine::{EngineOptions, Pipeline, Plugins, Services, Stage, StageEngine, TranslationJob};
 
+/// The allocator `lingo` runs with (`runtime/lingo/src/allocator.rs`), so a
+/// call here costs what it costs in the worker.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CHAIN: &str = r#"
 [[stage]]
 name   = "clean"
