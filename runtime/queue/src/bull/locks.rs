@@ -1,14 +1,24 @@
-//! Keeping a running job's lock alive (spec A5).
+//! Keeping running jobs' locks alive (spec A5).
 //!
-//! Each job gets its own renewal task, apart from the processor's task, so a
+//! One task per worker renews the lock of every job the worker is running,
+//! every half lock duration. It runs apart from the jobs' tasks, so a
 //! processor that keeps its thread busy cannot starve the renewal and lose
-//! the job to another worker's stalled check. The task renews every half
-//! lock duration with a compare-and-set on this worker's token, and retries
-//! a failed renewal within ~100 ms (a dropped connection is replaced at once).
+//! its job to another worker's stalled check. Each renewal is a
+//! compare-and-set on this worker's token; a round that failed is retried
+//! within ~100 ms (a dropped connection is replaced at once). One loop costs a
+//! job an entry in a map, where a task of its own cost a spawn, a timer, a
+//! cancellation token and a join.
+//!
+//! A job leaves the map before its outcome is written. A renewal already sent
+//! for it is harmless: the outcome script deletes the lock, and the renewal
+//! then finds no lock holding this worker's token.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::join_all;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -16,37 +26,68 @@ use tracing::warn;
 use super::health::{Backoff, Health};
 use super::store::Store;
 
-/// A running renewal task; stop it before finishing the job, so a renewal
-/// never races the script that releases the lock.
-#[derive(Debug)]
-pub(crate) struct Renewal {
-    stop: CancellationToken,
-    task: JoinHandle<()>,
+/// The jobs whose locks this worker renews.
+#[derive(Debug, Default)]
+pub(crate) struct Locks {
+    /// Job id → the hold's number, so that a renewal's verdict on an earlier
+    /// run of the same job (retried, and taken again by this worker) never
+    /// touches the later run's hold.
+    held: Mutex<HashMap<String, u64>>,
+    holds: AtomicU64,
 }
 
-impl Renewal {
-    /// Starts renewing job `id`'s lock every `every`. `hard_stop` also ends
-    /// it (shutdown grace is over: the job is left for stalled recovery).
-    pub fn spawn(
+/// A job's lock being renewed; dropping it stops the renewal.
+#[derive(Debug)]
+pub(crate) struct Held {
+    locks: Arc<Locks>,
+    id: String,
+    number: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.locks.release(&self.id, self.number);
+    }
+}
+
+impl Locks {
+    /// Starts renewing every `every` the locks of the jobs held; `hard_stop`
+    /// ends it (the shutdown grace is over: running jobs are left for
+    /// stalled recovery).
+    pub fn start(
         store: Store,
         health: Arc<Health>,
-        id: String,
         every: Duration,
-        hard_stop: &CancellationToken,
-    ) -> Self {
-        let stop = hard_stop.child_token();
-        let task = tokio::spawn(renew(store, health, id, every, stop.clone()));
-        Self { stop, task }
+        hard_stop: CancellationToken,
+    ) -> (Arc<Self>, JoinHandle<()>) {
+        let locks = Arc::new(Self::default());
+        let task = tokio::spawn(renew(Arc::clone(&locks), store, health, every, hard_stop));
+        (locks, task)
     }
 
-    /// Stops renewing and waits until no renewal is in flight.
-    pub async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.task.await;
+    /// Renews job `id`'s lock until the returned hold is dropped.
+    pub fn hold(self: &Arc<Self>, id: &str) -> Held {
+        let number = self.holds.fetch_add(1, Ordering::Relaxed);
+        self.held.lock().expect("held locks").insert(id.to_owned(), number);
+        Held { locks: Arc::clone(self), id: id.to_owned(), number }
+    }
+
+    /// Forgets hold `number` of job `id`, unless a later hold replaced it.
+    fn release(&self, id: &str, number: u64) -> bool {
+        let mut held = self.held.lock().expect("held locks");
+        let current = held.get(id) == Some(&number);
+        if current {
+            held.remove(id);
+        }
+        current
+    }
+
+    fn snapshot(&self) -> Vec<(String, u64)> {
+        self.held.lock().expect("held locks").iter().map(|(id, &n)| (id.clone(), n)).collect()
     }
 }
 
-async fn renew(store: Store, health: Arc<Health>, id: String, every: Duration, stop: CancellationToken) {
+async fn renew(locks: Arc<Locks>, store: Store, health: Arc<Health>, every: Duration, stop: CancellationToken) {
     let mut warned = false;
     let mut backoff = Backoff::default();
     let mut wait = every;
@@ -56,25 +97,64 @@ async fn renew(store: Store, health: Arc<Health>, id: String, every: Duration, s
             _ = tokio::time::sleep(wait) => {}
         }
         // After a failure, retry soon: waiting a full half lock duration
-        // again would let the lock expire.
+        // again would let the locks expire.
         wait = every;
-        match store.extend_lock(&id).await {
-            Ok(true) => {
+        let jobs = locks.snapshot();
+        if jobs.is_empty() {
+            continue;
+        }
+        let renewals = join_all(jobs.iter().map(|(id, _)| store.extend_lock(id))).await;
+        let mut failure = None;
+        for ((id, number), renewed) in jobs.into_iter().zip(renewals) {
+            match renewed {
+                Ok(true) => {}
+                // Still held: the lock expired or another worker took the job.
+                // No longer held: the job finished meanwhile, nothing lost.
+                Ok(false) => {
+                    if locks.release(&id, number) {
+                        warn!(job.id = %id, "job lock lost; another worker may run this job, its result will be discarded");
+                    }
+                }
+                Err(err) => failure = Some(err),
+            }
+        }
+        match failure {
+            None => {
                 health.ok();
                 backoff.reset();
+                warned = false;
             }
-            Ok(false) => {
-                warn!(job.id = %id, "job lock lost; another worker may run this job, its result will be discarded");
-                return;
-            }
-            Err(err) => {
+            Some(err) => {
                 health.failed(&err);
                 wait = backoff.next_delay().min(every);
                 if !warned {
-                    warn!(job.id = %id, error = %err, "could not renew job lock; retrying");
+                    warn!(error = %err, "could not renew job locks; retrying");
                     warned = true;
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Locks;
+
+    #[test]
+    fn a_later_hold_of_the_same_job_outlives_the_earlier_one() {
+        let locks = Arc::new(Locks::default());
+        let first = locks.hold("7");
+        let first_number = first.number;
+        // The job was retried and taken again before the first hold ended.
+        let second = locks.hold("7");
+        drop(first);
+        assert_eq!(locks.snapshot(), vec![("7".to_string(), second.number)]);
+        // A renewal's verdict on the first run leaves the second alone.
+        assert!(!locks.release("7", first_number));
+        assert_eq!(locks.snapshot().len(), 1);
+        drop(second);
+        assert!(locks.snapshot().is_empty());
     }
 }

@@ -3,10 +3,11 @@
 //! bull's Redis protocol with Lua scripts written here from the spec
 //! (`/work/shared/specs/bull-protocol.md`, Part A).
 //!
-//! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `runner` runs one job (with `locks` renewing its lock) and
+//! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `runner` runs one job and
 //! writes its outcome (decided by `outcome`, from `opts`), `maintenance`
 //! promotes delayed jobs and recovers stalled ones, `events` listens for
-//! delayed announcements; slots come from [`crate::fair`]. `store` is the only place that talks to Redis by
+//! delayed announcements, `locks` renews the locks of all running jobs from
+//! one task; slots come from [`crate::fair`]. `store` is the only place that talks to Redis by
 //! script (`scripts/*.lua`); `keys` names the keys; `health` rides out outages.
 //!
 //! Not here (spec C2, optional): rate limiter keys, repeatable jobs, progress
@@ -47,6 +48,7 @@ use crate::{Processor, QueueError, QueueSettings};
 use fetch::{Fetch, Fetcher};
 use health::{Backoff, Health};
 use keys::Keys;
+use locks::Locks;
 use runner::JobContext;
 use store::Store;
 
@@ -100,10 +102,12 @@ impl Worker {
         let grace = spawn_grace_timer(shutdown.clone(), hard_stop.clone(), s.shutdown_grace);
         let (delayed_tx, delayed_rx) = mpsc::channel(DELAYED_BACKLOG);
         let housekeeping = self.spawn_maintenance(delayed_tx.clone(), delayed_rx, shutdown.child_token());
+        let (locks, renewal) =
+            Locks::start(self.store.clone(), Arc::clone(&self.health), s.lock_duration / 2, hard_stop.clone());
         let ctx = JobContext {
             store: self.store.clone(),
             health: Arc::clone(&self.health),
-            renew_every: s.lock_duration / 2,
+            locks,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
             delayed: delayed_tx,
@@ -113,6 +117,7 @@ impl Worker {
         finish_in_flight(&mut jobs, &hard_stop).await;
         hard_stop.cancel();
         grace.abort();
+        let _ = renewal.await;
         for task in housekeeping {
             let _ = task.await;
         }

@@ -10,7 +10,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::mpsc;
@@ -22,7 +21,7 @@ use crate::{JobError, Processor};
 
 use super::clock::now_ms;
 use super::health::Health;
-use super::locks::Renewal;
+use super::locks::Locks;
 use super::outcome::{self, Next, Plan};
 use super::record::Record;
 use super::store::{Fetched, Store, code};
@@ -32,8 +31,8 @@ use super::store::{Fetched, Store, code};
 pub(crate) struct JobContext {
     pub store: Store,
     pub health: Arc<Health>,
-    /// Half the lock duration.
-    pub renew_every: Duration,
+    /// Renews the locks of the jobs running.
+    pub locks: Arc<Locks>,
     /// Cancelled when shutdown begins: take no new job.
     pub shutdown: CancellationToken,
     /// Cancelled when the shutdown grace is over: stop renewing and writing.
@@ -46,10 +45,9 @@ pub(crate) struct JobContext {
 /// next jobs its completions took, in the same slot.
 pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mut record: Record, slot: Slot) {
     loop {
-        let id = record.job.id.clone();
-        let renewal = Renewal::spawn(ctx.store.clone(), ctx.health.clone(), id, ctx.renew_every, &ctx.hard_stop);
+        let held = ctx.locks.hold(&record.job.id);
         let result = process(&*processor, &record, slot.index()).await;
-        renewal.stop().await;
+        drop(held);
         let (written, next) = match result {
             Ok(value) => {
                 let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
