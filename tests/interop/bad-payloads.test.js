@@ -3,12 +3,11 @@
 // even with attempts: 3) with a failedReason that says what is wrong, never
 // reaches the backend, and lingo goes on with the good jobs around it.
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { RedisServer } = require('./lib/redis');
-const { DevLlm } = require('./lib/devllm');
 const { Lingo, logged } = require('./lib/lingo');
-const { translationJob, expectedResult, settle, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult, settle } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 const LANGS = ['en', 'ja', 'ko', 'es', 'fr', 'de', 'it', 'pt', 'ru', 'zh', 'ar', 'hi', 'th', 'vi', 'id', 'tr', 'pl'];
 
@@ -37,28 +36,14 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: bad payloads`, () => {
-    let redis;
-    let llm;
+    const s = suite({ llm: { latencyMs: 0 } });
     let producer;
     let lingo;
 
     before(async () => {
-      redis = await RedisServer.start();
-      llm = await DevLlm.start({ latencyMs: 0 });
-      const queue = queueName('bad');
-      producer = await open(redis, queue);
-      lingo = await Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl: llm.url });
-    });
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        await producer.close();
-        await llm.stop();
-        await redis.stop();
-      }
+      let queue;
+      ({ queue, producer } = await s.producer(open, 'bad'));
+      lingo = await Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url });
     });
 
     test('each bad payload fails after one attempt with a reason naming the problem; good jobs around them complete', logged(async () => {
@@ -88,7 +73,7 @@ for (const protocol of ['bull', 'bullmq']) {
       const counts = await producer.counts();
       assert.equal(counts.failed, CATALOGUE.length);
       assert.equal(counts.completed, goodJobs.length);
-      assert.equal(await llm.requests(), goodJobs.length, 'only good jobs reach the backend');
+      assert.equal(await s.llm.requests(), goodJobs.length, 'only good jobs reach the backend');
       assert.equal(lingo.exit, null, 'lingo still running');
       // And it still takes work.
       const last = await producer.add(translationJob('after all that'));

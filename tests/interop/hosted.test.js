@@ -4,16 +4,16 @@
 // stand-in LLM server (not a model). Fair slots, isolation, hot reload, and
 // the gateway's API keys and rate limits.
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFile, spawn } = require('node:child_process');
 const path = require('node:path');
-const { RedisServer, freePort, waitFor, sleep } = require('./lib/redis');
-const { DevLlm } = require('./lib/devllm');
+const { freePort, waitFor, sleep } = require('./lib/redis');
 const { Lingo, logged, lingoBin } = require('./lib/lingo');
 const bull = require('./lib/bullq');
 const bullmq = require('./lib/bullmqq');
 const { translationJob, queueName } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 const MISBEHAVE = path.resolve(__dirname, '../../plugins/target/wasm32-wasip2/release/lingo_fixture_misbehave.wasm');
 
@@ -71,38 +71,20 @@ async function healthz(admin) {
 const finishedCount = (producer, set, min = '-inf', max = '+inf') => producer.redis.zcount(`${producer.base}${set}`, min, max);
 
 describe('hosted: many tenants in one worker', () => {
-  let redis;
-  let llm;
-  const producers = [];
-
-  before(async () => {
-    redis = await RedisServer.start();
-    llm = await DevLlm.start({ latencyMs: 50 });
-  });
-
-  after(async () => {
-    try {
-      await Lingo.stopAll();
-    } finally {
-      await Lingo.killAll();
-      for (const p of producers) await p.close();
-      await llm.stop();
-      await redis.stop();
-    }
-  });
+  const s = suite({ llm: { latencyMs: 50 } });
 
   async function producer(queue, protocol = 'bull') {
-    const p = await (protocol === 'bull' ? bull : bullmq).open(redis, queue);
-    producers.push(p);
+    const p = await (protocol === 'bull' ? bull : bullmq).open(s.redis, queue);
+    s.cleanup(() => p.close());
     return p;
   }
 
   for (const protocol of ['bull', 'bullmq']) test(`${protocol}: fair slots: a flood of 20,000 jobs in tenant A does not hold back tenant B, and slots follow the weights`, logged(async (t) => {
     // 8 slots; A weighs 3, B 1: with both queues full, A holds 6 slots and B 2.
     // Every job waits 50 ms on the stand-in, so slots, not CPU, set the pace.
-    const a = { id: 'a', queue: queueName('fair-a'), weight: 3, pipeline: pipeline(vllm(llm)) };
-    const b = { id: 'b', queue: queueName('fair-b'), weight: 1, pipeline: pipeline(vllm(llm)) };
-    const lingo = await startHosted({ redis, slots: 8, tenants: [a, b], protocol });
+    const a = { id: 'a', queue: queueName('fair-a'), weight: 3, pipeline: pipeline(vllm(s.llm)) };
+    const b = { id: 'b', queue: queueName('fair-b'), weight: 1, pipeline: pipeline(vllm(s.llm)) };
+    const lingo = await startHosted({ redis: s.redis, slots: 8, tenants: [a, b], protocol });
     const [pa, pb] = [await producer(a.queue, protocol), await producer(b.queue, protocol)];
 
     await pa.addBulk(Array.from({ length: 20_000 }, (_, i) => ({ data: translationJob(`a line ${i}`) })));
@@ -130,7 +112,7 @@ describe('hosted: many tenants in one worker', () => {
 
   test('isolation: another tenant\'s cache is out of reach, and a looping or memory-hungry tenant fails only its own jobs', logged(async () => {
     const admin = await freePort();
-    const b = { id: 'b', queue: queueName('iso-b'), pipeline: pipeline(cache, vllm(llm)) };
+    const b = { id: 'b', queue: queueName('iso-b'), pipeline: pipeline(cache, vllm(s.llm)) };
     // A looks up the very key B's cache wrote (same stage, same namespace, same text)...
     const snoop = { id: 'snoop', queue: queueName('iso-snoop'), pipeline: pipeline(cache, misbehave('upper', '{ act = "upper" }')) };
     const looper = { id: 'looper', queue: queueName('iso-loop'), max_slots: 2,
@@ -138,12 +120,12 @@ describe('hosted: many tenants in one worker', () => {
     const hog = { id: 'hog', queue: queueName('iso-hog'), max_slots: 2,
       pipeline: pipeline(misbehave('hog', '{ act = "alloc", mib = 512 }', 'on_error = "fail"')), limits: { memory: '16MiB' } };
     const tenants = [b, snoop, looper, hog];
-    const lingo = await startHosted({ redis, slots: 16, admin, tenants });
+    const lingo = await startHosted({ redis: s.redis, slots: 16, admin, tenants });
     const [pb, ps, pl, ph] = await Promise.all(tenants.map((t) => producer(t.queue)));
 
     const secret = translationJob('the secret line', ['en']);
     assert.equal((await pb.finished(await pb.add(secret))).providers.en, 'vllm');
-    const bKeys = await redis.client().keys('lingo:kv:b:*');
+    const bKeys = await s.redis.client().keys('lingo:kv:b:*');
     assert.equal(bKeys.length, 1, `B's cache holds its translation: ${bKeys}`);
 
     const seen = await ps.finished(await ps.add(secret));
@@ -174,12 +156,12 @@ describe('hosted: many tenants in one worker', () => {
   test('hot reload under load: a stage added, a tenant added, a broken config refused, a tenant removed; no job lost or failed', logged(async () => {
     const admin = await freePort();
     const upper = misbehave('upper', '{ act = "upper" }');
-    const a = { id: 'a', queue: queueName('reload-a'), pipeline: pipeline(vllm(llm)) };
-    const b = { id: 'b', queue: queueName('reload-b'), pipeline: pipeline(vllm(llm)) };
+    const a = { id: 'a', queue: queueName('reload-a'), pipeline: pipeline(vllm(s.llm)) };
+    const b = { id: 'b', queue: queueName('reload-b'), pipeline: pipeline(vllm(s.llm)) };
     const c = { id: 'c', queue: queueName('reload-c'), pipeline: pipeline(upper) };
-    const lingo = await startHosted({ redis, slots: 64, admin, tenants: [a, b], args: ['--watch'] });
+    const lingo = await startHosted({ redis: s.redis, slots: 64, admin, tenants: [a, b], args: ['--watch'] });
     const [pa, pb] = [await producer(a.queue), await producer(b.queue)];
-    await llm.setFaults({ latency_ms: 5 });
+    await s.llm.setFaults({ latency_ms: 5 });
 
     // 10,000 jobs flow for A and B, added in waves while the config changes.
     const added = { a: [], b: [] };
@@ -193,10 +175,10 @@ describe('hosted: many tenants in one worker', () => {
 
     await waitFor('some of A done', async () => (await finishedCount(pa, 'completed')) >= 500, { ms: 30_000 });
     // A's pipeline gains a stage in front (through --watch); C is added (through `lingo reload`).
-    lingo.write('a.toml', pipeline(upper, vllm(llm)));
+    lingo.write('a.toml', pipeline(upper, vllm(s.llm)));
     await waitFor('the watched change applied', async () => (await healthz(admin)).config.reloads_applied >= 1, { ms: 10_000 });
     const afterChange = added.a.length;
-    const withC = files({ redis, slots: 64, admin, tenants: [a, b, c] });
+    const withC = files({ redis: s.redis, slots: 64, admin, tenants: [a, b, c] });
     lingo.write('c.toml', withC['c.toml']);
     lingo.write('lingo.toml', withC['lingo.toml']);
     const applied = await reload(admin);
@@ -205,7 +187,7 @@ describe('hosted: many tenants in one worker', () => {
     const cJobs = await pc.addBulk(Array.from({ length: 100 }, (_, i) => ({ data: translationJob(`c ${i}`) })));
 
     // A broken pipeline for B: refused with its reason, the running one stays.
-    lingo.write('b.toml', pipeline(vllm(llm) + '\nphase = "sideways"'));
+    lingo.write('b.toml', pipeline(vllm(s.llm) + '\nphase = "sideways"'));
     const refused = await reload(admin);
     assert.ok(!refused.ok, 'a broken config must be refused');
     assert.match(refused.out, /b\.toml: stage\[0\]\.phase: expected `pre`, `translate` or `post`, found `sideways`/);
@@ -230,7 +212,7 @@ describe('hosted: many tenants in one worker', () => {
 
     // B fixed and C removed: applied; C's queue is no longer consumed.
     lingo.write('b.toml', b.pipeline);
-    lingo.write('lingo.toml', hostedToml({ redis, slots: 64, admin, tenants: [a, b] }));
+    lingo.write('lingo.toml', hostedToml({ redis: s.redis, slots: 64, admin, tenants: [a, b] }));
     const removed = await reload(admin);
     assert.ok(removed.ok, removed.out);
     const after = await healthz(admin);
@@ -240,7 +222,7 @@ describe('hosted: many tenants in one worker', () => {
     await sleep(500);
     assert.equal(await late.getState(), 'waiting');
     assert.equal((await pb.finished(await pb.add(translationJob('still here')))).providers.en, 'vllm');
-    await llm.setFaults({ latency_ms: 50 });
+    await s.llm.setFaults({ latency_ms: 50 });
     await lingo.stop();
   }));
 
@@ -248,8 +230,8 @@ describe('hosted: many tenants in one worker', () => {
     const admin = await freePort();
     const upper = misbehave('upper', '{ act = "upper" }');
     const a = { id: 'a', queue: queueName('gw-a'), api_keys: ['key-of-tenant-a'], pipeline: pipeline(upper) };
-    const b = { id: 'b', queue: queueName('gw-b'), api_keys: ['key-of-tenant-b'], jobs_per_second: 2, pipeline: pipeline(vllm(llm)) };
-    const lingo = await startHosted({ redis, slots: 8, admin, tenants: [a, b] });
+    const b = { id: 'b', queue: queueName('gw-b'), api_keys: ['key-of-tenant-b'], jobs_per_second: 2, pipeline: pipeline(vllm(s.llm)) };
+    const lingo = await startHosted({ redis: s.redis, slots: 8, admin, tenants: [a, b] });
     const port = await freePort();
     const gateway = spawn(lingoBin(), ['gateway', '--config', lingo.config, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
     try {

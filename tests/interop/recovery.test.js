@@ -4,15 +4,16 @@
 // with jobs in flight. Each test has its own queue and stand-in, so they run
 // at once (most of their time is waiting for locks to expire).
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { RedisServer, sleep, waitFor } = require('./lib/redis');
+const { sleep, waitFor } = require('./lib/redis');
 const { DevLlm } = require('./lib/devllm');
 const { Lingo, logged } = require('./lib/lingo');
 const { startNodeWorker } = require('./lib/nodeworker');
-const { translationJob, expectedResult, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 const TIMEOUT = { timeout: 90_000 };
 /** What the Node workers here return, so a producer can tell who ran its job. */
@@ -32,30 +33,14 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: crashes, long jobs and shutdown`, { concurrency: true }, () => {
-    let redis;
-    const cleanups = [];
-
-    before(async () => {
-      redis = await RedisServer.start();
-    });
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        await redis.stop();
-      }
-    });
+    const s = suite();
 
     /** A fresh queue, its producer and a stand-in with `latencyMs`. */
     async function setUp(label, latencyMs) {
-      const queue = queueName(label);
-      const producer = await open(redis, queue);
+      const { queue, producer } = await s.producer(open, label);
       const llm = await DevLlm.start({ latencyMs });
-      cleanups.push(() => producer.close(), () => llm.stop());
-      const lingoOptions = { redisUrl: redis.url, protocol, queue, llmUrl: llm.url, lockDuration: '4s', stalledInterval: '5s' };
+      s.cleanup(() => llm.stop());
+      const lingoOptions = { redisUrl: s.redis.url, protocol, queue, llmUrl: llm.url, lockDuration: '4s', stalledInterval: '5s' };
       return { queue, producer, llm, lingoOptions };
     }
 
@@ -79,7 +64,7 @@ for (const protocol of ['bull', 'bullmq']) {
 
       assert.deepEqual(await producer.finished(job), expectedResult(data));
       assert.deepEqual(first.doneIds(), []);
-      assert.deepEqual(second.doneIds(), [String(job.id)]);
+      assert.deepEqual(await second.doneIdsWhen(1), [String(job.id)]);
       await assertStalledOnce(producer, job.id);
     }));
 
@@ -90,8 +75,8 @@ for (const protocol of ['bull', 'bullmq']) {
       const job = await producer.add(data);
       await waitFor('the job to reach the backend', async () => (await llm.requests()) === 1);
       await lingo.kill();
-      const node = await startNodeWorker({ protocol, port: redis.port, queue, concurrency: 1, handler: nodeResult });
-      cleanups.push(() => node.close());
+      const node = await startNodeWorker({ protocol, port: s.redis.port, queue, concurrency: 1, handler: nodeResult });
+      s.cleanup(() => node.close());
 
       assert.deepEqual(await producer.finished(job), nodeResult(data));
       assert.deepEqual(node.handled, [String(job.id)]);
@@ -100,7 +85,7 @@ for (const protocol of ['bull', 'bullmq']) {
 
     test('a Node worker process killed mid-job: lingo recovers and completes it', TIMEOUT, logged(async () => {
       const { queue, producer, lingoOptions } = await setUp('node-to-lingo', 0);
-      const node = await spawnHangingNodeWorker(protocol, redis.port, queue);
+      const node = await spawnHangingNodeWorker(protocol, s.redis.port, queue);
       const data = translationJob('handed to lingo');
       const job = await producer.add(data);
       await waitFor('the Node worker to take the job', () => node.took(job.id));
@@ -109,7 +94,7 @@ for (const protocol of ['bull', 'bullmq']) {
       const lingo = await Lingo.start(lingoOptions);
 
       assert.deepEqual(await producer.finished(job), expectedResult(data));
-      assert.deepEqual(lingo.doneIds(), [String(job.id)]);
+      assert.deepEqual(await lingo.doneIdsWhen(1), [String(job.id)]);
       await assertStalledOnce(producer, job.id);
     }));
 
@@ -141,7 +126,7 @@ for (const protocol of ['bull', 'bullmq']) {
       assert.equal(events.filter((e) => e.event === 'stalled').length, 0, 'stalled notifications');
       assert.equal(events.filter((e) => e.event === 'active').length, 1, 'runs');
       assert.equal(await llm.requests(), 1, 'backend calls');
-      assert.deepEqual(lingo.doneIds(), [String(job.id)]);
+      assert.deepEqual(await lingo.doneIdsWhen(1), [String(job.id)]);
     }));
 
     test('SIGTERM with 8 jobs in flight: lingo finishes them, takes no new one, exits 0', TIMEOUT, logged(async () => {

@@ -2,39 +2,25 @@
 // Part D 22: Redis goes away and comes back (empty: the test server keeps no
 // data). lingo must ride it out, idle or busy, and take the jobs added after.
 
-const { describe, test, before, after } = require('node:test');
+const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { RedisServer, sleep, waitFor } = require('./lib/redis');
-const { DevLlm } = require('./lib/devllm');
+const { sleep, waitFor } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
-const { translationJob, expectedResult, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: Redis restarts`, () => {
-    let redis;
-    let llm;
+    const s = suite({ llm: { latencyMs: 20 } });
     let producer;
     let lingo;
 
     before(async () => {
-      redis = await RedisServer.start();
-      llm = await DevLlm.start({ latencyMs: 20 });
-      const queue = queueName('restart');
-      producer = await open(redis, queue);
-      lingo = await Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl: llm.url });
-    });
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        await producer.close();
-        await llm.stop();
-        await redis.stop();
-      }
+      let queue;
+      ({ queue, producer } = await s.producer(open, 'restart'));
+      lingo = await Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url });
     });
 
     /** Adds `n` jobs labelled `label` and expects every one to resolve with its translation. */
@@ -49,7 +35,7 @@ for (const protocol of ['bull', 'bullmq']) {
       await runBatch('before', 10);
 
       await sleep(1000); // lingo is now blocked waiting for jobs
-      await redis.restart();
+      await s.redis.restart();
       const restartedAt = Date.now();
       await runBatch('after idle restart', 200);
       const resumed = Date.now() - restartedAt;
@@ -63,7 +49,7 @@ for (const protocol of ['bull', 'bullmq']) {
       // Busy: 400 jobs of 20 ms at concurrency 8 take about a second; restart in the middle.
       const doomed = await producer.addBulk(Array.from({ length: 400 }, (_, i) => ({ data: translationJob(`lost ${i}`) })));
       await waitFor('lingo to be busy', async () => (await producer.counts()).completed >= 250);
-      await redis.restart();
+      await s.redis.restart();
       assert.ok(doomed.length === 400);
       await runBatch('after busy restart', 200);
 

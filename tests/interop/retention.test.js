@@ -3,12 +3,12 @@
 // the job's options say, and the producer still learns the outcome (for a
 // removed job only the notification can tell it).
 
-const { describe, test, before, beforeEach, after } = require('node:test');
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
-const { RedisServer, sleep } = require('./lib/redis');
-const { DevLlm } = require('./lib/devllm');
+const { sleep } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
-const { translationJob, expectedResult, settle, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult, settle } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 /** Data lingo rejects at once (a fatal failure). */
 const BAD = { text: '', targetLanguages: ['en'] };
@@ -17,27 +17,7 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: removeOnComplete / removeOnFail`, () => {
-    let redis;
-    let llm;
-    const cleanups = [];
-
-    before(async () => {
-      redis = await RedisServer.start();
-      llm = await DevLlm.start({ latencyMs: 0 });
-    });
-
-    beforeEach(() => redis.flushall());
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        await llm.stop();
-        await redis.stop();
-      }
-    });
+    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
 
     /**
      * Adds `items` ({data, opts}), starts waiting on each, and only then starts
@@ -45,14 +25,12 @@ for (const protocol of ['bull', 'bullmq']) {
      * job finished before it looked.
      */
     async function run(label, items) {
-      const queue = queueName(label);
-      const producer = await open(redis, queue);
-      cleanups.push(() => producer.close());
+      const { queue, producer } = await s.producer(open, label);
       const jobs = [];
       for (const item of items) jobs.push(await producer.add(item.data, item.opts));
       const outcomes = Promise.all(jobs.map((job) => settle(producer, job)));
       await sleep(300);
-      await Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl: llm.url, concurrency: 1 });
+      await Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url, concurrency: 1 });
       return { producer, jobs, outcomes: await outcomes };
     }
 
@@ -87,10 +65,8 @@ for (const protocol of ['bull', 'bullmq']) {
     }));
 
     test('removeOnFail {age: 1}: a failure removes failed jobs older than 1 s', logged(async () => {
-      const queue = queueName('rof-age');
-      const producer = await open(redis, queue);
-      cleanups.push(() => producer.close());
-      await Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl: llm.url });
+      const { queue, producer } = await s.producer(open, 'rof-age');
+      await Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url });
       const opts = { removeOnFail: { age: 1 } };
       const old = await producer.add(BAD, opts);
       assert.equal((await settle(producer, old)).status, 'failed');

@@ -2,12 +2,13 @@
 // Part D 3, 4, 5 and the 429 case: what a producer sees when lingo's backend
 // is down (a retryable failure), fails once, or asks it to slow down.
 
-const { describe, test, before, beforeEach, after } = require('node:test');
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
-const { RedisServer, waitFor } = require('./lib/redis');
-const { DevLlm, deadUrl } = require('./lib/devllm');
+const { waitFor } = require('./lib/redis');
+const { deadUrl } = require('./lib/devllm');
 const { Lingo, logged } = require('./lib/lingo');
-const { translationJob, expectedResult, settle, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult, settle } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 /** When each attempt of a job started: its `active` notifications (bull pub/sub, bullmq stream). */
 function starts(events) {
@@ -25,34 +26,12 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: failures and retries`, () => {
-    let redis;
-    let llm;
-    const cleanups = [];
-
-    before(async () => {
-      redis = await RedisServer.start();
-      llm = await DevLlm.start({ latencyMs: 0 });
-    });
-
-    beforeEach(() => redis.flushall());
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        await llm.stop();
-        await redis.stop();
-      }
-    });
+    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
 
     /** A producer and one lingo on a fresh queue; `llmUrl` defaults to the stand-in. */
-    async function setUp(label, llmUrl = llm.url) {
-      const queue = queueName(label);
-      const producer = await open(redis, queue);
-      cleanups.push(() => producer.close());
-      const lingo = await Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl });
+    async function setUp(label, llmUrl = s.llm.url) {
+      const { queue, producer } = await s.producer(open, label);
+      const lingo = await Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl });
       return { producer, lingo };
     }
 
@@ -109,14 +88,14 @@ for (const protocol of ['bull', 'bullmq']) {
 
     test('fails once (503), then succeeds on the second attempt: resolves, no failed notification', logged(async () => {
       const { producer } = await setUp('flaky');
-      const requestsBefore = await llm.requests();
-      await llm.setFaults({ fault: 'status:503', fail_rate: 1 });
+      const requestsBefore = await s.llm.requests();
+      await s.llm.setFaults({ fault: 'status:503', fail_rate: 1 });
       try {
         const data = translationJob('second time lucky');
         const job = await producer.add(data, { attempts: 2, backoff: { type: 'fixed', delay: 300 } });
         const failed = await waitFor('the first attempt to fail',
           async () => { const h = await producer.hash(job.id); return h[producer.fields.attempts] === '1' && h; }, { every: 10 });
-        await llm.setFaults({ fault: 'none' });
+        await s.llm.setFaults({ fault: 'none' });
         assert.match(failed.failedReason ?? '', /503/, 'failedReason of the first attempt');
         assert.equal(JSON.parse(failed.stacktrace ?? '[]').length, 1, 'stacktrace after the first attempt');
         assert.deepEqual(await producer.finished(job), expectedResult(data));
@@ -128,21 +107,21 @@ for (const protocol of ['bull', 'bullmq']) {
         assert.equal(starts(events).length, 2);
         assert.equal(count(events, 'failed'), 0, 'failed notifications');
         assert.equal(count(events, 'completed'), 1);
-        assert.equal(await llm.requests() - requestsBefore, 2, 'backend calls');
+        assert.equal(await s.llm.requests() - requestsBefore, 2, 'backend calls');
       } finally {
-        await llm.setFaults({ fault: 'none' });
+        await s.llm.setFaults({ fault: 'none' });
       }
     }));
 
     test('429 with Retry-After 1: delayed about 1 s, then completes without using an attempt', logged(async () => {
       const { producer } = await setUp('limited');
-      await llm.setFaults({ fault: 'status:429:1', fail_rate: 1 });
+      await s.llm.setFaults({ fault: 'status:429:1', fail_rate: 1 });
       try {
         const data = translationJob('slow down');
         // Default attempts (bull 1, bullmq 0): a used-up attempt would fail the job.
         const job = await producer.add(data);
         await waitFor('the job to be delayed', async () => (await producer.redis.zscore(`${producer.base}delayed`, job.id)) !== null, { every: 10 });
-        await llm.setFaults({ fault: 'none' });
+        await s.llm.setFaults({ fault: 'none' });
         assert.deepEqual(await producer.finished(job), expectedResult(data));
 
         const events = await producer.events(job.id);
@@ -162,7 +141,7 @@ for (const protocol of ['bull', 'bullmq']) {
           assert.equal(hash.atm, '1', 'atm (the completion only)');
         }
       } finally {
-        await llm.setFaults({ fault: 'none' });
+        await s.llm.setFaults({ fault: 'none' });
       }
     }));
   });

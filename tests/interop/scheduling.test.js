@@ -2,50 +2,23 @@
 // Part D 10, 11, 14, 15 and 16: when jobs run. Delays, priorities, a global
 // pause (also while a job is being retried), and custom job ids.
 
-const { describe, test, before, beforeEach, after } = require('node:test');
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
-const { RedisServer, sleep, waitFor } = require('./lib/redis');
-const { DevLlm } = require('./lib/devllm');
+const { sleep, waitFor } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
-const { translationJob, expectedResult, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: scheduling`, () => {
-    let redis;
-    let llm;
-    const cleanups = [];
+    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
 
-    before(async () => {
-      redis = await RedisServer.start();
-      llm = await DevLlm.start({ latencyMs: 0 });
-    });
-
-    beforeEach(() => redis.flushall());
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        await llm.stop();
-        await redis.stop();
-      }
-    });
-
-    async function producerFor(label) {
-      const queue = queueName(label);
-      const producer = await open(redis, queue);
-      cleanups.push(() => producer.close());
-      return { queue, producer };
-    }
-
-    const startLingo = (queue, options = {}) => Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl: llm.url, ...options });
+    const startLingo = (queue, options = {}) => Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url, ...options });
 
     test('delayed jobs (delay 2000) start no earlier than 2 s after creation, whether lingo is busy or idle', logged(async () => {
-      const { queue, producer } = await producerFor('delayed');
+      const { queue, producer } = await s.producer(open, 'delayed');
       await startLingo(queue);
       // One added in a burst of ready jobs, one after lingo has sat idle (blocked waiting) for a second.
       const burst = Array.from({ length: 20 }, (_, i) => producer.add(translationJob(`ready ${i}`)));
@@ -69,7 +42,7 @@ for (const protocol of ['bull', 'bullmq']) {
     }));
 
     test('priorities at concurrency 1 run in the library\'s order', logged(async () => {
-      const { queue, producer } = await producerFor('priority');
+      const { queue, producer } = await s.producer(open, 'priority');
       const adds = [['n1', 0], ['n2', 0], ['p10', 10], ['p1', 1], ['n3', 0], ['p5', 5]];
       const label = {};
       const jobs = [];
@@ -93,10 +66,10 @@ for (const protocol of ['bull', 'bullmq']) {
     }));
 
     test('a global pause holds new jobs for 3 s; resume runs them all', logged(async () => {
-      const { queue, producer } = await producerFor('pause');
+      const { queue, producer } = await s.producer(open, 'pause');
       await startLingo(queue);
       await producer.pause();
-      const requestsBefore = await llm.requests();
+      const requestsBefore = await s.llm.requests();
       const data = Array.from({ length: 5 }, (_, i) => translationJob(`paused ${i}`));
       const jobs = await Promise.all(data.map((d) => producer.add(d)));
       await sleep(3000);
@@ -106,7 +79,7 @@ for (const protocol of ['bull', 'bullmq']) {
       assert.equal(counts.active, 0);
       assert.equal(counts.completed, 0);
       assert.equal(counts.waiting + (counts.paused ?? 0), 5, 'jobs waiting (bullmq v6 keeps paused jobs in wait)');
-      assert.equal(await llm.requests(), requestsBefore, 'backend calls while paused');
+      assert.equal(await s.llm.requests(), requestsBefore, 'backend calls while paused');
       for (const job of jobs) assert.equal((await producer.hash(job.id)).processedOn, undefined);
 
       await producer.resume();
@@ -117,16 +90,16 @@ for (const protocol of ['bull', 'bullmq']) {
     }));
 
     test('a job retried while the queue is paused waits for resume and is not lost', logged(async () => {
-      const { queue, producer } = await producerFor('pause-retry');
+      const { queue, producer } = await s.producer(open, 'pause-retry');
       await startLingo(queue);
-      await llm.setFaults({ fault: 'status:503', fail_rate: 1, latency_ms: 800 });
+      await s.llm.setFaults({ fault: 'status:503', fail_rate: 1, latency_ms: 800 });
       try {
         const data = translationJob('retried during pause');
         const job = await producer.add(data, { attempts: 2 });
         await waitFor('the first attempt to start', async () => (await producer.hash(job.id)).processedOn, { every: 10 });
         await producer.pause();
         await waitFor('the first attempt to fail', async () => (await producer.hash(job.id))[producer.fields.attempts] === '1');
-        await llm.setFaults({ fault: 'none', latency_ms: 0 });
+        await s.llm.setFaults({ fault: 'none', latency_ms: 0 });
         await sleep(1500);
         const starts = async () => (await producer.events(job.id)).filter((e) => e.event === 'active').length;
         assert.equal(await starts(), 1, 'runs while paused');
@@ -136,14 +109,14 @@ for (const protocol of ['bull', 'bullmq']) {
         assert.deepEqual(await producer.finished(job), expectedResult(data));
         assert.equal(await starts(), 2);
       } finally {
-        await llm.setFaults({ fault: 'none', latency_ms: 0 });
+        await s.llm.setFaults({ fault: 'none', latency_ms: 0 });
       }
     }));
 
     test('a custom jobId added twice (and again once done) runs once', logged(async () => {
-      const { queue, producer } = await producerFor('jobid');
+      const { queue, producer } = await s.producer(open, 'jobid');
       const lingo = await startLingo(queue);
-      const requestsBefore = await llm.requests();
+      const requestsBefore = await s.llm.requests();
       const data = translationJob('order 42');
       const first = await producer.add(data, { jobId: 'order-42' });
       const second = await producer.add(translationJob('order 42, again'), { jobId: 'order-42' });
@@ -154,7 +127,7 @@ for (const protocol of ['bull', 'bullmq']) {
       await sleep(1000);
 
       assert.deepEqual(lingo.doneIds().filter((id) => id === 'order-42'), ['order-42'], 'runs of order-42');
-      assert.equal(await llm.requests() - requestsBefore, 1, 'backend calls');
+      assert.equal(await s.llm.requests() - requestsBefore, 1, 'backend calls');
       assert.equal(await producer.redis.exists(`${producer.base}order-42`), 1);
       const hash = await producer.hash('order-42');
       assert.deepEqual(JSON.parse(hash.data), data, 'the first add\'s data is kept');

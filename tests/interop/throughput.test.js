@@ -2,13 +2,13 @@
 // Part D 1, 2 and 18: many jobs through lingo, exact return values, and
 // several workers (lingo and Node) sharing one queue, each job run once.
 
-const { describe, test, before, beforeEach, after } = require('node:test');
+const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
-const { RedisServer, waitFor } = require('./lib/redis');
-const { DevLlm } = require('./lib/devllm');
+const { waitFor } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
 const { startNodeWorker } = require('./lib/nodeworker');
-const { translationJob, expectedResult, queueName } = require('./lib/jobs');
+const { translationJob, expectedResult } = require('./lib/jobs');
+const { suite } = require('./lib/suite');
 
 /** Every state but `completed` must be empty. */
 function assertOnlyCompleted(counts, expected) {
@@ -28,40 +28,18 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: throughput`, () => {
-    let redis;
-    let llm;
-    const cleanups = [];
-
-    before(async () => {
-      redis = await RedisServer.start();
-      llm = await DevLlm.start({ latencyMs: 0 });
-    });
-
-    beforeEach(() => redis.flushall());
-
-    after(async () => {
-      try {
-        await Lingo.stopAll();
-      } finally {
-        await Lingo.killAll();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        await llm.stop();
-        await redis.stop();
-      }
-    });
+    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
 
     /** A producer and one lingo on a fresh queue. */
     async function setUp(label, lingoOptions = {}) {
-      const queue = queueName(label);
-      const producer = await open(redis, queue);
-      cleanups.push(() => producer.close());
-      const lingo = await Lingo.start({ redisUrl: redis.url, protocol, queue, llmUrl: llm.url, ...lingoOptions });
+      const { queue, producer } = await s.producer(open, label);
+      const lingo = await Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url, ...lingoOptions });
       return { queue, producer, lingo };
     }
 
     test('1,000 jobs added with addBulk all resolve with the exact translation', logged(async () => {
       const { producer, lingo } = await setUp('bulk');
-      await llm.resetStats();
+      await s.llm.resetStats();
       const data = Array.from({ length: 1000 }, (_, i) => {
         if (i === 0) return translationJob('ㅋㅋㅋ', ['en', 'ja']);
         if (i % 7 === 0) return translationJob(`line ${i}`, ['en', 'ja'], 'ko');
@@ -87,8 +65,8 @@ for (const protocol of ['bull', 'bullmq']) {
       });
       // One backend call per (unique) target language: no job ran twice.
       const units = data.reduce((n, d) => n + d.targetLanguages.length, 0);
-      assert.equal(await llm.requests(), units);
-      assert.equal(lingo.doneIds().length, 1000);
+      assert.equal(await s.llm.requests(), units);
+      assert.equal((await lingo.doneIdsWhen(1000)).length, 1000);
       // The producer side was told once per job (pub/sub message / stream entry).
       const told = (await producer.events()).filter((e) => e.event === 'completed').map((e) => e.jobId);
       assert.deepEqual(told.sort(), jobs.map((j) => String(j.id)).sort());
@@ -114,15 +92,13 @@ for (const protocol of ['bull', 'bullmq']) {
     }));
 
     test('two lingo processes and a Node worker run 5,000 jobs, each exactly once', logged(async () => {
-      const queue = queueName('shared');
-      const producer = await open(redis, queue);
-      cleanups.push(() => producer.close());
-      const options = { redisUrl: redis.url, protocol, queue, llmUrl: llm.url, concurrency: 8 };
+      const { queue, producer } = await s.producer(open, 'shared');
+      const options = { redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url, concurrency: 8 };
       const lingos = [await Lingo.start(options), await Lingo.start(options)];
       const nodeValue = (data) => ({ translations: { en: `node: ${data.text}` }, sourceLanguage: null, providers: { en: 'node' } });
-      const node = await startNodeWorker({ protocol, port: redis.port, queue, concurrency: 8, handler: nodeValue });
-      cleanups.push(() => node.close());
-      await llm.resetStats();
+      const node = await startNodeWorker({ protocol, port: s.redis.port, queue, concurrency: 8, handler: nodeValue });
+      s.cleanup(() => node.close());
+      await s.llm.resetStats();
 
       const data = Array.from({ length: 5000 }, (_, i) => translationJob(`shared ${i}`));
       const jobs = await producer.addBulk(data.map((d) => ({ data: d })));
@@ -130,7 +106,9 @@ for (const protocol of ['bull', 'bullmq']) {
       assertOnlyCompleted(await producer.counts(), 5000);
 
       // Who ran what: lingo's "job <id> done" lines and the Node worker's own list.
-      const byLingo = lingos.flatMap((l) => l.doneIds());
+      const lingoLines = () => lingos.flatMap((l) => l.doneIds());
+      await waitFor('every run in a log', () => lingoLines().length + node.handled.length >= 5000, { ms: 5000 });
+      const byLingo = lingoLines();
       const ran = [...byLingo, ...node.handled];
       assert.equal(ran.length, 5000, 'handler runs in total');
       assert.equal(new Set(ran).size, 5000, 'no job ran twice');
@@ -139,7 +117,7 @@ for (const protocol of ['bull', 'bullmq']) {
         assert.ok((worker.handled ?? worker.doneIds()).length > 0, `worker ${i} took part`);
       }
       // lingo's log misses no run: each run made exactly one backend call.
-      assert.equal(await llm.requests(), byLingo.length, 'stand-in requests = lingo runs');
+      assert.equal(await s.llm.requests(), byLingo.length, 'stand-in requests = lingo runs');
 
       const nodeIds = new Set(node.handled);
       const stored = await hashes(producer.redis, producer.base, jobs.map((j) => j.id));

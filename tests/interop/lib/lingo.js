@@ -8,6 +8,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { waitFor } = require('./redis');
 
 const BANNER = 'Starting Bull-compatible worker';
 
@@ -101,6 +102,16 @@ class Lingo {
   /** Ids of the jobs whose pipeline run finished here (its "job <id> done" lines). */
   doneIds() {
     return [...this.stderr.matchAll(/\] job (\S+) done in /g)].map((m) => m[1]);
+  }
+
+  /**
+   * `doneIds()` once it holds at least `count` ids. lingo writes its log from
+   * a thread of its own, so a line may reach stderr just after the job is
+   * completed in Redis.
+   */
+  async doneIdsWhen(count) {
+    await waitFor(`${count} "job <id> done" lines from lingo`, () => this.doneIds().length >= count, { ms: 5000 });
+    return this.doneIds();
   }
 
   /** SIGTERM, then waits for the exit; throws unless it exits with code 0. */
