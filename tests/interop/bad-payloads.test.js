@@ -7,7 +7,7 @@ const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
 const { Lingo, logged } = require('./lib/lingo');
 const { translationJob, expectedResult, settle } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 const LANGS = ['en', 'ja', 'ko', 'es', 'fr', 'de', 'it', 'pt', 'ru', 'zh', 'ar', 'hi', 'th', 'vi', 'id', 'tr', 'pl'];
 
@@ -36,7 +36,7 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: bad payloads`, () => {
-    const s = suite({ llm: { latencyMs: 0 } });
+    const s = servers({ llm: { latencyMs: 0 } });
     let producer;
     let lingo;
 

@@ -13,7 +13,7 @@ const { Lingo, logged, lingoBin } = require('./lib/lingo');
 const bull = require('./lib/bullq');
 const bullmq = require('./lib/bullmqq');
 const { translationJob, queueName } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 const MISBEHAVE = path.resolve(__dirname, '../../plugins/target/wasm32-wasip2/release/lingo_fixture_misbehave.wasm');
 
@@ -71,7 +71,7 @@ async function healthz(admin) {
 const finishedCount = (producer, set, min = '-inf', max = '+inf') => producer.redis.zcount(`${producer.base}${set}`, min, max);
 
 describe('hosted: many tenants in one worker', () => {
-  const s = suite({ llm: { latencyMs: 50 } });
+  const s = servers({ llm: { latencyMs: 50 } });
 
   async function producer(queue, protocol = 'bull') {
     const p = await (protocol === 'bull' ? bull : bullmq).open(s.redis, queue);

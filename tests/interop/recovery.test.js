@@ -13,7 +13,7 @@ const { DevLlm } = require('./lib/devllm');
 const { Lingo, logged } = require('./lib/lingo');
 const { startNodeWorker } = require('./lib/nodeworker');
 const { translationJob, expectedResult } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 const TIMEOUT = { timeout: 90_000 };
 /** What the Node workers here return, so a producer can tell who ran its job. */
@@ -33,7 +33,7 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: crashes, long jobs and shutdown`, { concurrency: true }, () => {
-    const s = suite();
+    const s = servers();
 
     /** A fresh queue, its producer and a stand-in with `latencyMs`. */
     async function setUp(label, latencyMs) {

@@ -7,13 +7,13 @@ const assert = require('node:assert/strict');
 const { sleep, waitFor } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
 const { translationJob, expectedResult } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: Redis restarts`, () => {
-    const s = suite({ llm: { latencyMs: 20 } });
+    const s = servers({ llm: { latencyMs: 20 } });
     let producer;
     let lingo;
 

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const { sleep } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
 const { translationJob, expectedResult, settle } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 /** Data lingo rejects at once (a fatal failure). */
 const BAD = { text: '', targetLanguages: ['en'] };
@@ -17,7 +17,7 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: removeOnComplete / removeOnFail`, () => {
-    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
+    const s = servers({ llm: { latencyMs: 0 }, flushEach: true });
 
     /**
      * Adds `items` ({data, opts}), starts waiting on each, and only then starts

@@ -8,7 +8,7 @@ const { waitFor } = require('./lib/redis');
 const { deadUrl } = require('./lib/devllm');
 const { Lingo, logged } = require('./lib/lingo');
 const { translationJob, expectedResult, settle } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 /** When each attempt of a job started: its `active` notifications (bull pub/sub, bullmq stream). */
 function starts(events) {
@@ -26,7 +26,7 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: failures and retries`, () => {
-    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
+    const s = servers({ llm: { latencyMs: 0 }, flushEach: true });
 
     /** A producer and one lingo on a fresh queue; `llmUrl` defaults to the stand-in. */
     async function setUp(label, llmUrl = s.llm.url) {

@@ -7,13 +7,13 @@ const assert = require('node:assert/strict');
 const { sleep, waitFor } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
 const { translationJob, expectedResult } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: scheduling`, () => {
-    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
+    const s = servers({ llm: { latencyMs: 0 }, flushEach: true });
 
     const startLingo = (queue, options = {}) => Lingo.start({ redisUrl: s.redis.url, protocol, queue, llmUrl: s.llm.url, ...options });
 

@@ -8,7 +8,7 @@ const { waitFor } = require('./lib/redis');
 const { Lingo, logged } = require('./lib/lingo');
 const { startNodeWorker } = require('./lib/nodeworker');
 const { translationJob, expectedResult } = require('./lib/jobs');
-const { suite } = require('./lib/suite');
+const { servers } = require('./lib/servers');
 
 /** Every state but `completed` must be empty. */
 function assertOnlyCompleted(counts, expected) {
@@ -28,7 +28,7 @@ for (const protocol of ['bull', 'bullmq']) {
   const { open } = require(`./lib/${protocol}q`);
 
   describe(`${protocol}: throughput`, () => {
-    const s = suite({ llm: { latencyMs: 0 }, flushEach: true });
+    const s = servers({ llm: { latencyMs: 0 }, flushEach: true });
 
     /** A producer and one lingo on a fresh queue. */
     async function setUp(label, lingoOptions = {}) {

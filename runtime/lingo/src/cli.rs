@@ -20,7 +20,7 @@ pub struct Cli {
 /// How log lines look.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
-    /// One readable line per event.
+    /// One readable line per event; coloured on a terminal unless `NO_COLOR` is set.
     Human,
     /// One JSON object per event.
     Json,

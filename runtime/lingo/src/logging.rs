@@ -25,8 +25,10 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     // write(2) per batch rather than per line.
     let stderr = BufWriter::with_capacity(64 << 10, std::io::stderr());
     let (stderr, guard) = NonBlockingBuilder::default().buffered_lines_limit(QUEUED_LINES).finish(stderr);
-    // Colours only for a terminal: a log file or a collector gets plain text.
-    let ansi = std::io::stderr().is_terminal();
+    // Colours only for a terminal, and not there either with `NO_COLOR` set:
+    // a log file or a collector gets plain text.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::stderr().is_terminal() && !no_color;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr);
     match format {
         LogFormat::Human => builder.with_target(false).compact().init(),

@@ -54,6 +54,8 @@ fn spawn_worker(config: &str, dir: &Path) -> Process {
     command.args(["run", "--config", config]).stdout(Stdio::null());
     command.stderr(std::fs::File::create(&log).expect("worker log"));
     command.env("LINGO_CACHE_DIR", std::env::temp_dir().join("lingo-test-compile-cache"));
+    // Only the file decides: the check below must not pass thanks to NO_COLOR.
+    command.env_remove("NO_COLOR");
     let worker = Process(command.spawn().expect("spawn lingo run"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&log).unwrap_or_default().contains("Starting Bull-compatible worker") {

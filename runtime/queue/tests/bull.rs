@@ -506,6 +506,31 @@ async fn graceful_shutdown_finishes_a_long_job_that_keeps_its_lock() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_started_at_different_times_all_keep_their_locks() {
+    let server = RedisServer::start();
+    let mut con = connect(&server).await;
+    // Each runs 3× the lock duration; one renewal task serves both, and the
+    // second job starts between two of its rounds.
+    let processor = Recorder::new(|_, _| async {
+        tokio::time::sleep(Duration::from_millis(3000)).await;
+        Ok(json!("done"))
+    });
+    let mut settings = settings(&server.url());
+    settings.concurrency = 2;
+    let worker = start(settings, processor.clone()).await;
+    let first = add(&mut con, json!({ "n": 1 }), json!({})).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let second = add(&mut con, json!({ "n": 2 }), json!({})).await;
+
+    for id in [&first, &second] {
+        eventually("the job completes", finished(&con, "completed", id).await).await;
+        assert_eq!(field(&mut con, id, "stalledCounter").await, None, "job {id} never stalled");
+    }
+    assert_eq!(processor.calls().len(), 2, "each job ran once");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_grace_leaves_an_unfinished_job_in_active() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;

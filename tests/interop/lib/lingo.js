@@ -110,7 +110,12 @@ class Lingo {
    * completed in Redis.
    */
   async doneIdsWhen(count) {
-    await waitFor(`${count} "job <id> done" lines from lingo`, () => this.doneIds().length >= count, { ms: 5000 });
+    try {
+      await waitFor(`${count} "job <id> done" lines from lingo`, () => this.doneIds().length >= count, { ms: 5000 });
+    } catch (err) {
+      err.message += ` (logged: ${JSON.stringify(this.doneIds())})`;
+      throw err;
+    }
     return this.doneIds();
   }
 

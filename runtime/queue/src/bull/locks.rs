@@ -9,13 +9,18 @@
 //! job an entry in a map, where a task of its own cost a spawn, a timer, a
 //! cancellation token and a join.
 //!
-//! A job leaves the map before its outcome is written. A renewal already sent
-//! for it is harmless: the outcome script deletes the lock, and the renewal
-//! then finds no lock holding this worker's token.
+//! A job leaves the map before its outcome is written, and a renewal may
+//! still be on its way. Whichever order Redis sees, nothing is lost: before
+//! the outcome script, the renewal extends a lock the script then deletes;
+//! after it, the renewal finds no lock of this worker's and does nothing; if
+//! this worker has meanwhile taken the job again (a retry), the renewal
+//! extends the new run's lock, which is ours too. A renewal's verdict is
+//! matched to the hold it was sent for, so a stale "lost" never stops the
+//! renewal of a later run.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -33,7 +38,7 @@ pub(crate) struct Locks {
     /// run of the same job (retried, and taken again by this worker) never
     /// touches the later run's hold.
     held: Mutex<HashMap<String, u64>>,
-    holds: AtomicU64,
+    next_hold: AtomicU64,
 }
 
 /// A job's lock being renewed; dropping it stops the renewal.
@@ -51,9 +56,9 @@ impl Drop for Held {
 }
 
 impl Locks {
-    /// Starts renewing every `every` the locks of the jobs held; `hard_stop`
-    /// ends it (the shutdown grace is over: running jobs are left for
-    /// stalled recovery).
+    /// Starts the task that renews the held jobs' locks every `every`.
+    /// `hard_stop` ends it, at once, even mid-round: the shutdown grace is
+    /// over and the jobs still running are left for stalled recovery.
     pub fn start(
         store: Store,
         health: Arc<Health>,
@@ -67,14 +72,14 @@ impl Locks {
 
     /// Renews job `id`'s lock until the returned hold is dropped.
     pub fn hold(self: &Arc<Self>, id: &str) -> Held {
-        let number = self.holds.fetch_add(1, Ordering::Relaxed);
-        self.held.lock().expect("held locks").insert(id.to_owned(), number);
+        let number = self.next_hold.fetch_add(1, Ordering::Relaxed);
+        self.held().insert(id.to_owned(), number);
         Held { locks: Arc::clone(self), id: id.to_owned(), number }
     }
 
     /// Forgets hold `number` of job `id`, unless a later hold replaced it.
     fn release(&self, id: &str, number: u64) -> bool {
-        let mut held = self.held.lock().expect("held locks");
+        let mut held = self.held();
         let current = held.get(id) == Some(&number);
         if current {
             held.remove(id);
@@ -83,7 +88,13 @@ impl Locks {
     }
 
     fn snapshot(&self) -> Vec<(String, u64)> {
-        self.held.lock().expect("held locks").iter().map(|(id, &n)| (id.clone(), n)).collect()
+        self.held().iter().map(|(id, &n)| (id.clone(), n)).collect()
+    }
+
+    /// The map; no code panics while holding it, and a poisoned map is still
+    /// the right one: renewal must go on for every other job.
+    fn held(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -103,7 +114,10 @@ async fn renew(locks: Arc<Locks>, store: Store, health: Arc<Health>, every: Dura
         if jobs.is_empty() {
             continue;
         }
-        let renewals = join_all(jobs.iter().map(|(id, _)| store.extend_lock(id))).await;
+        let renewals = tokio::select! {
+            _ = stop.cancelled() => return,
+            renewals = join_all(jobs.iter().map(|(id, _)| store.extend_lock(id))) => renewals,
+        };
         let mut failure = None;
         for ((id, number), renewed) in jobs.into_iter().zip(renewals) {
             match renewed {

@@ -117,7 +117,7 @@ impl Worker {
         finish_in_flight(&mut jobs, &hard_stop).await;
         hard_stop.cancel();
         grace.abort();
-        let _ = renewal.await;
+        log_join("lock renewal task", renewal.await);
         for task in housekeeping {
             let _ = task.await;
         }
@@ -242,7 +242,7 @@ async fn finish_in_flight(jobs: &mut JoinSet<()>, hard_stop: &CancellationToken)
     loop {
         tokio::select! {
             joined = jobs.join_next() => match joined {
-                Some(result) => log_join(result),
+                Some(result) => log_join("job task", result),
                 None => return,
             },
             _ = hard_stop.cancelled() => {
@@ -257,14 +257,15 @@ async fn finish_in_flight(jobs: &mut JoinSet<()>, hard_stop: &CancellationToken)
 /// Collects finished job tasks so the set does not grow.
 fn reap(jobs: &mut JoinSet<()>) {
     while let Some(result) = jobs.try_join_next() {
-        log_join(result);
+        log_join("job task", result);
     }
 }
 
-fn log_join(result: Result<(), tokio::task::JoinError>) {
+/// Logs a task's panic; `what` names the task.
+fn log_join(what: &str, result: Result<(), tokio::task::JoinError>) {
     if let Err(err) = result
         && err.is_panic()
     {
-        error!(error = %err, "job task panicked");
+        error!(error = %err, "{what} panicked");
     }
 }

@@ -1,6 +1,6 @@
 'use strict';
 // The servers and the teardown that the tests of one `describe` share.
-// `suite(options)`, called inside `describe`, registers node:test hooks that
+// `servers(options)`, called inside `describe`, registers node:test hooks that
 // start a redis-server (and, with `llm`, one stand-in LLM server) for the
 // whole block, optionally FLUSHALL it before each test, and tear everything
 // down in one fixed order: stop every lingo (killing any that will not stop),
@@ -20,7 +20,7 @@ const { queueName } = require('./jobs');
  * Returns {redis, llm, cleanup(fn), producer(open, label)}; `redis` and
  * `llm` are set once the block's `before` hooks run.
  */
-function suite({ llm: llmOptions, flushEach = false } = {}) {
+function servers({ llm: llmOptions, flushEach = false } = {}) {
   let redis;
   let llm;
   const cleanups = [];
@@ -33,14 +33,19 @@ function suite({ llm: llmOptions, flushEach = false } = {}) {
   if (flushEach) beforeEach(() => redis.flushall());
 
   after(async () => {
-    try {
-      await Lingo.stopAll();
-    } finally {
-      await Lingo.killAll();
-      for (const cleanup of cleanups.reverse()) await cleanup();
-      await llm?.stop();
-      await redis?.stop();
+    // Every step runs even if one before it threw (a producer that cannot
+    // close after a Redis restart must not leave redis-server running); the
+    // first error is rethrown at the end.
+    const steps = [() => Lingo.stopAll(), () => Lingo.killAll(), ...cleanups.reverse(), () => llm?.stop(), () => redis?.stop()];
+    let first;
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        first ??= err;
+      }
     }
+    if (first) throw first;
   });
 
   return {
@@ -60,4 +65,4 @@ function suite({ llm: llmOptions, flushEach = false } = {}) {
   };
 }
 
-module.exports = { suite };
+module.exports = { servers };
