@@ -43,12 +43,20 @@ pub(super) fn pieces(source: &str) -> Vec<Piece<'_>> {
 /// Step 3: makes every protected token of the source appear verbatim, class by
 /// class. Source tokens no translation token stands for are appended, in
 /// source order — except numbers: one the LLM spelled out has no place to go.
+/// The text is scanned again only after a class changed it: most lines need
+/// one scan, not one per class.
 pub(super) fn restore_tokens(wanted: &[Piece], mut text: String) -> String {
+    if wanted.is_empty() {
+        return text;
+    }
     let mut missing = Vec::new();
+    let mut found = scan(&text, Some(wanted));
     for class in Class::ALL {
-        let found = scan(&text, Some(wanted));
         let pairing = pair(&text, &found, wanted, class);
-        text = replace(text, pairing.replacements, wanted);
+        if !pairing.replacements.is_empty() {
+            text = replace(text, pairing.replacements, wanted);
+            found = scan(&text, Some(wanted));
+        }
         if class != Class::Number {
             missing.extend(pairing.unused);
         }
