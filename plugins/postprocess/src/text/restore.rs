@@ -50,12 +50,13 @@ pub(super) fn restore_tokens(wanted: &[Piece], mut text: String) -> String {
         return text;
     }
     let mut missing = Vec::new();
-    let mut found = scan(&text, Some(wanted));
+    let mut found = None;
     for class in Class::ALL {
-        let pairing = pair(&text, &found, wanted, class);
+        let tokens = found.get_or_insert_with(|| scan(&text, Some(wanted)));
+        let pairing = pair(&text, tokens, wanted, class);
         if !pairing.replacements.is_empty() {
             text = replace(text, pairing.replacements, wanted);
-            found = scan(&text, Some(wanted));
+            found = None;
         }
         if class != Class::Number {
             missing.extend(pairing.unused);
