@@ -87,7 +87,8 @@ pub struct Launch<'a> {
     pub protocol: Protocol,
     pub queue: &'a str,
     pub concurrency: usize,
-    /// lingo's stages; the peers always do the cache-hit work.
+    /// lingo's stages; the peers do the same work natively (a cache hit, or
+    /// a chat request to the LLM server: `--llm URL`).
     pub pipeline: Pipeline<'a>,
 }
 
@@ -124,6 +125,9 @@ pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<P
     };
     if launch.worker != Worker::Lingo {
         command.args(peer_args);
+        if let Pipeline::Llm { url, .. } = launch.pipeline {
+            command.args(["--llm", url]);
+        }
     }
     // Variables that would override the pipeline file.
     for var in ["WORKER_CONCURRENCY", "REDIS_URL", "USE_OLLAMA", "LINGO_CONFIG"] {

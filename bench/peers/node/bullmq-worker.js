@@ -1,16 +1,17 @@
 'use strict';
-// The BullMQ Node peer: npm `bullmq`'s Worker, doing what lingo's cache-hit
-// pipeline does per job (one Redis GET, the same return value).
-// Usage: node bullmq-worker.js --redis redis://127.0.0.1:PORT --queue NAME --concurrency N
+// The BullMQ Node peer: npm `bullmq`'s Worker, doing what lingo's
+// pipeline does per job: a Redis GET (cache hit), or with --llm URL a chat request
+// to that OpenAI-compatible server.
+// Usage: node bullmq-worker.js --redis redis://127.0.0.1:PORT --queue NAME --concurrency N [--llm URL]
 // Prints `ready` once connected; closes on SIGTERM.
 
 const { Worker } = require('bullmq');
 const Redis = require('ioredis');
-const { parseArgs, translate } = require('./args');
+const { parseArgs, work } = require('./args');
 
-const args = parseArgs({ redis: 'redis://127.0.0.1:6379', queue: 'translation-jobs', concurrency: 4 });
+const args = parseArgs({ redis: 'redis://127.0.0.1:6379', queue: 'translation-jobs', concurrency: 4, llm: '' });
 const kv = new Redis(args.redis);
-const worker = new Worker(args.queue, (job) => translate(kv, job.data), {
+const worker = new Worker(args.queue, work(args, kv), {
   connection: new Redis(args.redis, { maxRetriesPerRequest: null }),
   concurrency: args.concurrency,
 });

@@ -1,7 +1,10 @@
 //! Scenario 2, the seed's table: lingo LLM-bound through the stand-in at
 //! `plan.llm_latency_ms`, at each concurrency, beside the ideal
-//! slots / latency. Lines are unique per run and the pipeline has no cache,
-//! so every job makes one request to the stand-in.
+//! slots / latency and beside its peers making the same request natively.
+//! Lines are unique per run and the pipeline has no cache, so every job makes
+//! one request to the stand-in. BullMQ Python is left out: its worker does
+//! only the cache hit, and the seed's own Python figures are the claim this
+//! table checks.
 
 use std::time::Duration;
 
@@ -13,10 +16,11 @@ use crate::data::{self, Check, Pipeline};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
 
-/// lingo at one concurrency.
+/// One worker at one concurrency.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub protocol: Protocol,
+    pub worker: Worker,
     pub concurrency: usize,
     pub jobs: usize,
     /// concurrency × 1000 / latency_ms.
@@ -30,6 +34,11 @@ impl Row {
     }
 }
 
+/// The workers of a protocol that can call an LLM, lingo first.
+fn workers(protocol: Protocol) -> impl Iterator<Item = Worker> {
+    Worker::of(protocol).iter().copied().filter(|&w| w != Worker::Python)
+}
+
 pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     let plan = bench.plan.clone();
     let (stand_in, url) = bench.start_stand_in("stand-in-llm", Duration::from_millis(plan.llm_latency_ms))?;
@@ -37,24 +46,28 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     for protocol in Protocol::ALL {
         for &concurrency in &plan.llm_concurrency {
             let ideal_jobs_per_s = concurrency as f64 * 1000.0 / plan.llm_latency_ms as f64;
-            rows.push(Row {
-                protocol,
-                concurrency,
-                jobs: plan.llm_jobs(concurrency),
-                ideal_jobs_per_s,
-                runs: Vec::new(),
-            });
+            for worker in workers(protocol) {
+                rows.push(Row {
+                    protocol,
+                    worker,
+                    concurrency,
+                    jobs: plan.llm_jobs(concurrency),
+                    ideal_jobs_per_s,
+                    runs: Vec::new(),
+                });
+            }
         }
     }
     let bar = bench.progress.scenario("llm", rows.len() * plan.reps);
     for rep in 0..plan.reps {
         for row in rows.iter_mut() {
-            let (protocol, concurrency) = (row.protocol, row.concurrency);
-            let queue = data::queue_name(&["llm", protocol.id(), &concurrency.to_string(), &format!("r{rep}")]);
-            bar.set_message(format!("{} c={concurrency} rep {}", protocol.id(), rep + 1));
+            let (protocol, worker, concurrency) = (row.protocol, row.worker, row.concurrency);
+            let queue =
+                data::queue_name(&["llm", protocol.id(), worker.id(), &concurrency.to_string(), &format!("r{rep}")]);
+            bar.set_message(format!("{} {} c={concurrency} rep {}", protocol.id(), worker.id(), rep + 1));
             let lines = data::write_lines(&bench.paths, &queue, (0..row.jobs).map(|i| format!("{queue} line {i}")))?;
             let launch = Launch {
-                worker: Worker::Lingo,
+                worker,
                 protocol,
                 queue: &queue,
                 concurrency,
@@ -62,8 +75,9 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
             };
             let measured = prefilled(bench, launch, &lines, row.jobs, Check::Llm)?;
             bench.progress.line(format!(
-                "llm {:<6} c={concurrency:<5} rep {}: {:>7.1} jobs/s of {:>6.0} ideal ({:.0}%)",
+                "llm {:<6} {:<11} c={concurrency:<5} rep {}: {:>7.1} jobs/s of {:>6.0} ideal ({:.0}%)",
                 protocol.id(),
+                worker.id(),
                 rep + 1,
                 measured.jobs_per_s,
                 row.ideal_jobs_per_s,
