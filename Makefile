@@ -12,7 +12,7 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-test: build test-plugins test-rust test-interop
+test: build test-plugins test-rust test-interop test-bench
 
 test-rust:
 	$(CARGO) test --release --workspace
@@ -36,7 +36,8 @@ demo: setup
 bench: build
 	$(CARGO) run --release -p lingo-bench
 
-# The same bench with every scenario tiny, into target/bench-smoke/, so it cannot rot.
+# The same bench with every scenario tiny (no timings asserted), into
+# target/bench-smoke/, so it cannot rot: part of `make test`.
 test-bench: build
 	$(CARGO) run --release -p lingo-bench -- --smoke
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::Results;
 use crate::stats::Spread;
-use crate::workers::Worker;
+use crate::workers::{Protocol, Worker};
 
 pub fn render(r: &Results) -> String {
     let mut md = String::new();
@@ -74,16 +74,22 @@ fn headline(md: &mut String, r: &Results) {
         );
     }
     if let Some(most) = r.llm.iter().map(|row| row.concurrency).max() {
-        let shares: Vec<String> = r
-            .llm
+        let protocols: Vec<String> = Protocol::ALL
             .iter()
-            .filter(|row| row.concurrency == most)
-            .map(|row| {
-                let share = row.jobs_per_s().median / row.ideal_jobs_per_s * 100.0;
-                format!("{} ({}) {share:.0}%", row.worker.label(), row.protocol.id())
+            .map(|&protocol| {
+                let shares: Vec<String> = r
+                    .llm
+                    .iter()
+                    .filter(|row| row.protocol == protocol && row.concurrency == most)
+                    .map(|row| {
+                        let share = row.jobs_per_s().median / row.ideal_jobs_per_s * 100.0;
+                        format!("{} {share:.0}%", row.worker.label())
+                    })
+                    .collect();
+                format!("{}: {}", protocol.id(), shares.join(", "))
             })
             .collect();
-        let _ = writeln!(md, "At {most} slots, of slots/latency: {}.", shares.join(", "));
+        let _ = writeln!(md, "At {most} slots, of slots/latency: {}.", protocols.join("; "));
     }
     md.push('\n');
 }
