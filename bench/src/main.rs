@@ -78,7 +78,7 @@ pub struct Args {
 pub enum Scenario {
     /// Cache-hit throughput on a pre-filled queue, lingo against every peer.
     Throughput,
-    /// LLM-bound through the stand-in at 200 ms: jobs/s against slots/latency.
+    /// LLM-bound through the stand-in at 200 ms: jobs/s against slots/latency, lingo and its peers.
     Llm,
     /// A producer at a fixed rate: latency from `timestamp` to `finishedOn`.
     OpenLoop,
