@@ -36,13 +36,13 @@ const SYSTEM_PROMPT =
   'translation only, without quotes, notes or explanations. Keep @mentions, #hashtags, emoji, URLs and numbers ' +
   'exactly as they appear. Keep the tone and slang of chat.';
 
-/** One OpenAI-style chat request per target language to `url` (the stand-in LLM server), as lingo's `vllm` stage sends it. */
-async function translateWithLlm(url, data) {
+/** One OpenAI-style chat request per target language to `endpoint` (the stand-in LLM server's), as lingo's `vllm` stage sends it. */
+async function translateWithLlm(endpoint, data) {
   const langs = data.targetLanguages;
   const translations = {};
   const providers = {};
   for (const lang of langs) {
-    const response = await fetch(`${url.replace(/\/$/, '')}/v1/chat/completions`, {
+    const response = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -67,7 +67,9 @@ async function translateWithLlm(url, data) {
 
 /** The work per job the flags ask for: the LLM at `args.llm` if set, else the cache through `kv`. */
 function work(args, kv) {
-  return args.llm ? (job) => translateWithLlm(args.llm, job.data) : (job) => translate(kv, job.data);
+  if (!args.llm) return (job) => translate(kv, job.data);
+  const endpoint = `${args.llm.replace(/\/$/, '')}/v1/chat/completions`;
+  return (job) => translateWithLlm(endpoint, job.data);
 }
 
-module.exports = { parseArgs, translate, translateWithLlm, work };
+module.exports = { parseArgs, work };

@@ -59,18 +59,17 @@ fn headline(md: &mut String, r: &Results) {
             times(ratio.worker_cpu)
         );
     }
-    if let Some(best) = r
+    if let Some(worst) = r
         .llm
         .iter()
         .filter(|row| row.worker == Worker::Lingo && row.concurrency == 100)
-        .map(|row| row.jobs_per_s().median / row.ideal_jobs_per_s)
+        .map(|row| row.percent_of_ideal().median)
         .reduce(f64::min)
     {
         let _ = writeln!(
             md,
-            "\nLLM-bound (stand-in at {} ms), 100 slots: lingo reaches {:.0}% of slots/latency.",
+            "\nLLM-bound (stand-in at {} ms), 100 slots: lingo reaches {worst:.0}% of slots/latency.",
             r.plan.llm_latency_ms,
-            best * 100.0
         );
     }
     if let Some(most) = r.llm.iter().map(|row| row.concurrency).max() {
@@ -81,10 +80,7 @@ fn headline(md: &mut String, r: &Results) {
                     .llm
                     .iter()
                     .filter(|row| row.protocol == protocol && row.concurrency == most)
-                    .map(|row| {
-                        let share = row.jobs_per_s().median / row.ideal_jobs_per_s * 100.0;
-                        format!("{} {share:.0}%", row.worker.label())
-                    })
+                    .map(|row| format!("{} {:.0}%", row.worker.label(), row.percent_of_ideal().median))
                     .collect();
                 format!("{}: {}", protocol.id(), shares.join(", "))
             })
@@ -148,12 +144,6 @@ fn llm(md: &mut String, r: &Results) {
         "| protocol | concurrency | jobs | worker | jobs/s | ideal jobs/s | % of ideal | worker CPU µs/job |\n|---|---:|---:|---|---:|---:|---:|---:|"
     );
     for row in &r.llm {
-        let rate = row.jobs_per_s();
-        let pct = Spread {
-            median: rate.median / row.ideal_jobs_per_s * 100.0,
-            min: rate.min / row.ideal_jobs_per_s * 100.0,
-            max: rate.max / row.ideal_jobs_per_s * 100.0,
-        };
         let cpu = Spread::of(row.runs.iter().map(|m| m.worker_cpu_us_per_job));
         let _ = writeln!(
             md,
@@ -162,9 +152,9 @@ fn llm(md: &mut String, r: &Results) {
             row.concurrency,
             row.jobs,
             name(row.worker),
-            cell(rate),
+            cell(row.jobs_per_s()),
             num(row.ideal_jobs_per_s),
-            cell(pct),
+            cell(row.percent_of_ideal()),
             cell(cpu)
         );
     }

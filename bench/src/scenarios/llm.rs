@@ -32,6 +32,11 @@ impl Row {
     pub fn jobs_per_s(&self) -> Spread {
         Spread::of(self.runs.iter().map(|m| m.jobs_per_s))
     }
+
+    /// Jobs/s as a percentage of slots / latency.
+    pub fn percent_of_ideal(&self) -> Spread {
+        Spread::of(self.runs.iter().map(|m| 100.0 * m.jobs_per_s / self.ideal_jobs_per_s))
+    }
 }
 
 /// The workers of a protocol that can call an LLM, lingo first.
