@@ -27,10 +27,11 @@ const cache = 'name = "cache"\nplugin = "cache"';
 const misbehave = (name, config, extra = '') => `name = "${name}"\nplugin = "${MISBEHAVE}"\nconfig = ${config}\n${extra}`;
 
 /** lingo.toml: the shared [worker] and one [[tenant]] per entry. */
-function hostedToml({ redis, slots, admin, tenants, protocol = 'bull' }) {
+function hostedToml({ redis, slots, admin, tenants, protocol = 'bull', cpuAccounting = false }) {
   const lines = ['[worker]', `redis_url = "${redis.url}"`, `protocol = "${protocol}"`, `concurrency = ${slots}`,
     'lock_duration = "10s"', 'shutdown_grace = "10s"'];
   if (admin) lines.push(`admin_listen = "127.0.0.1:${admin}"`);
+  if (cpuAccounting) lines.push('cpu_accounting = true');
   for (const t of tenants) {
     lines.push('', '[[tenant]]', `id = "${t.id}"`, `pipeline = "${t.id}.toml"`, `queue = "${t.queue}"`);
     for (const key of ['max_slots', 'weight', 'jobs_per_second']) if (t[key] !== undefined) lines.push(`${key} = ${t[key]}`);
@@ -226,12 +227,12 @@ describe('hosted: many tenants in one worker', () => {
     await lingo.stop();
   }));
 
-  test('gateway in hosted mode: the API key selects the tenant; 401 without a known key, 429 over the rate', logged(async () => {
+  test('gateway in hosted mode: the API key selects the tenant; 401 without a known key, 429 over the rate; per-tenant CPU in /metrics', logged(async () => {
     const admin = await freePort();
     const upper = misbehave('upper', '{ act = "upper" }');
     const a = { id: 'a', queue: queueName('gw-a'), api_keys: ['key-of-tenant-a'], pipeline: pipeline(upper) };
     const b = { id: 'b', queue: queueName('gw-b'), api_keys: ['key-of-tenant-b'], jobs_per_second: 2, pipeline: pipeline(vllm(s.llm)) };
-    const lingo = await startHosted({ redis: s.redis, slots: 8, admin, tenants: [a, b] });
+    const lingo = await startHosted({ redis: s.redis, slots: 8, admin, tenants: [a, b], cpuAccounting: true });
     const port = await freePort();
     const gateway = spawn(lingoBin(), ['gateway', '--config', lingo.config, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
     try {
@@ -273,6 +274,11 @@ describe('hosted: many tenants in one worker', () => {
       assert.match(metrics, /lingo_translations_total\{tenant="b",provider="vllm"\} [1-9]/);
       assert.match(metrics, /lingo_slots_held\{tenant="a"\} \d+/);
       assert.match(metrics, /lingo_queue_waiting\{tenant="b"\} 0/);
+      // With cpu_accounting: each tenant's job CPU, split by stage into the sandbox and the host calls.
+      const cpu = (pattern) => Number(metrics.match(pattern)?.[1]);
+      assert.ok(cpu(/lingo_job_cpu_seconds_total\{tenant="a"\} ([\d.]+)/) > 0, metrics);
+      assert.ok(cpu(/lingo_stage_cpu_seconds_total\{tenant="a",stage="upper",part="sandbox"\} ([\d.]+)/) > 0, metrics);
+      assert.ok(cpu(/lingo_stage_cpu_seconds_total\{tenant="b",stage="vllm",part="host_calls"\} ([\d.]+)/) > 0, metrics);
     } finally {
       gateway.kill('SIGTERM');
     }

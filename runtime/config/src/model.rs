@@ -80,6 +80,9 @@ pub struct Worker {
     /// Where `lingo run` serves `/metrics`, `/healthz` and `POST /reload`;
     /// not served unless set.
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// Count the CPU of jobs, stage calls and host calls in `/metrics`: two
+    /// reads of the thread's CPU clock per poll, so off unless asked for.
+    pub cpu_accounting: bool,
 }
 
 /// The `[limits]` table: what a job's data may hold.
@@ -167,6 +170,7 @@ const WORKER_KEYS: &[&str] = &[
     "shutdown_grace",
     "tenant",
     "admin_listen",
+    "cpu_accounting",
 ];
 const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets", "job_timeout"];
 const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
@@ -255,6 +259,7 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
         max_stalled_count: f.uint("max_stalled_count", 0..=1000, errors).unwrap_or(1) as u32,
         shutdown_grace: f.duration("shutdown_grace", errors).unwrap_or(Duration::from_secs(10)),
         admin_listen: f.parsed("admin_listen", "an address like `127.0.0.1:9464`", errors, |t| t.parse().ok()),
+        cpu_accounting: f.bool("cpu_accounting", errors).unwrap_or(false),
         tenant: non_empty(
             if hosted { None } else { f.string("tenant", errors) },
             "default",

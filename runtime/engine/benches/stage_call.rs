@@ -74,6 +74,7 @@ async fn setup() -> (Stage, Pipeline, TranslationJob) {
     Stage::new(cache_spec, cache_plugin, "bench", services.clone())
         .remember("bench", &hit, "lol", "seed")
         .await
+        .0
         .unwrap();
     (stage, pipeline, job)
 }
@@ -85,14 +86,14 @@ fn bench(c: &mut Criterion) {
     assert_eq!(rt.block_on(pipeline.run("bench", &job)).unwrap().providers["en"], "cache");
 
     c.bench_function("stage call (instantiate + process + drop)", |b| {
-        b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.unwrap() })
+        b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
     });
     c.bench_function("three-stage chain (pre → cache hit → post)", |b| {
         b.to_async(&rt).iter(|| async { pipeline.run("bench", &job).await.unwrap() })
     });
 
     let one = rt.block_on(percentiles(|| async {
-        stage.process("bench", &request).await.unwrap();
+        stage.process("bench", &request).await.0.unwrap();
     }));
     let chain = rt.block_on(percentiles(|| async {
         pipeline.run("bench", &job).await.unwrap();

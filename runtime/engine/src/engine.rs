@@ -34,11 +34,18 @@ pub struct EngineOptions {
     pub max_memory: u64,
     /// Where compiled components are kept between runs; `None` disables.
     pub cache_dir: Option<PathBuf>,
+    /// Count the CPU of every stage call and host call ([`crate::cpu`]).
+    pub cpu_accounting: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { max_instances: 1024, max_memory: 64 << 20, cache_dir: CompileCache::default_dir() }
+        Self {
+            max_instances: 1024,
+            max_memory: 64 << 20,
+            cache_dir: CompileCache::default_dir(),
+            cpu_accounting: false,
+        }
     }
 }
 
@@ -50,6 +57,7 @@ pub struct StageEngine {
     pub(crate) instances: Arc<Semaphore>,
     pub(crate) cache: Option<Arc<CompileCache>>,
     pub(crate) wasi: Arc<WasiContexts>,
+    pub(crate) cpu_accounting: bool,
     /// Kept so the epoch thread lives as long as any clone of the engine.
     _ticker: Arc<Ticker>,
 }
@@ -69,6 +77,7 @@ impl StageEngine {
             instances: Arc::new(Semaphore::new(options.max_instances as usize)),
             cache,
             wasi: Arc::default(),
+            cpu_accounting: options.cpu_accounting,
         })
     }
 }

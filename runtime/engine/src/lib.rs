@@ -7,7 +7,8 @@
 //! - [`stage`]: one configured stage, called in a fresh store per call with
 //!   its memory cap, deadline and permissions;
 //! - [`capabilities`]: `http`, `kv` and `log`, the only doors out of a stage;
-//! - [`pipeline`]: a job through pre, translate and post stages.
+//! - [`pipeline`]: a job through pre, translate and post stages;
+//! - [`cpu`]: the opt-in count of the CPU each stage call and host call used.
 //!
 //! It knows nothing of Bull: a job is a [`pipeline::TranslationJob`] in and
 //! a [`pipeline::JobReport`] or [`pipeline::JobFailed`] out.
@@ -15,6 +16,7 @@
 pub mod bindings;
 pub mod capabilities;
 pub mod compile_cache;
+pub mod cpu;
 pub mod engine;
 pub mod pipeline;
 pub mod plugin;

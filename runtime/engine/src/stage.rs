@@ -12,6 +12,7 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Outcome, Request, StageError};
 use crate::capabilities::{Http, HttpClient, Kv, KvStore, Log};
+use crate::cpu::{HostCpu, StageCpu, metered};
 use crate::engine::{EPOCH_TICK, StageEngine};
 use crate::plugin::Plugin;
 use crate::state::StageState;
@@ -137,40 +138,53 @@ impl Stage {
 
     /// The plugin's own check of its config.
     pub async fn init(&self) -> Result<(), String> {
-        match self.call("init", Call::Init).await {
+        match self.call("init", Call::Init).await.0 {
             Ok(Reply::Init(result)) => result,
             Ok(_) => unreachable!("init answers init"),
             Err(fault) => Err(fault.to_string()),
         }
     }
 
-    /// Asks the stage to decide on `request`.
-    pub async fn process(&self, job_id: &str, request: &Request) -> Result<Outcome, StageFailure> {
-        match self.call(job_id, Call::Process(request)).await {
+    /// Asks the stage to decide on `request`; with the call's CPU when the
+    /// engine counts it.
+    pub async fn process(&self, job_id: &str, request: &Request) -> (Result<Outcome, StageFailure>, Option<StageCpu>) {
+        let (reply, cpu) = self.call(job_id, Call::Process(request)).await;
+        let result = match reply {
             Ok(Reply::Process(result)) => result.map_err(StageFailure::Error),
             Ok(_) => unreachable!("process answers process"),
             Err(fault) => Err(StageFailure::Fault(fault)),
-        }
+        };
+        (result, cpu)
     }
 
-    /// Tells the stage what a later stage translated.
+    /// Tells the stage what a later stage translated; with the call's CPU
+    /// when the engine counts it.
     pub async fn remember(
         &self,
         job_id: &str,
         request: &Request,
         translation: &str,
         producer: &str,
-    ) -> Result<(), StageFailure> {
-        match self.call(job_id, Call::Remember(request, translation, producer)).await {
+    ) -> (Result<(), StageFailure>, Option<StageCpu>) {
+        let (reply, cpu) = self.call(job_id, Call::Remember(request, translation, producer)).await;
+        let result = match reply {
             Ok(Reply::Remember(result)) => result.map_err(StageFailure::Error),
             Ok(_) => unreachable!("remember answers remember"),
             Err(fault) => Err(StageFailure::Fault(fault)),
-        }
+        };
+        (result, cpu)
     }
 
-    async fn call(&self, job_id: &str, call: Call<'_>) -> Result<Reply, StageFault> {
+    async fn call(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<StageCpu>) {
         let engine = &self.services.engine;
         let _instance = engine.instances.acquire().await.expect("instance semaphore open");
+        let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_fresh_store(job_id, call)).await;
+        (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)))
+    }
+
+    /// One call in a fresh store; what it answered and its host calls' CPU.
+    async fn call_in_fresh_store(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<HostCpu>) {
+        let engine = &self.services.engine;
         let deadline = Instant::now() + self.timeout;
         let mut store = Store::new(&engine.engine, self.state(job_id, deadline));
         store.limiter(|state| &mut state.limits);
@@ -213,8 +227,10 @@ impl Stage {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(err)) => Err(classify(&err, store.data(), self.timeout)),
         };
-        engine.wasi.give_back(store.into_data().into_wasi());
-        result
+        let state = store.into_data();
+        let host = state.host_cpu;
+        engine.wasi.give_back(state.into_wasi());
+        (result, host)
     }
 
     fn state(&self, job_id: &str, deadline: Instant) -> StageState {
@@ -223,7 +239,14 @@ impl Stage {
             Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
         let kv = self.kv.clone();
         let log = Log { job_id: job_id.into(), stage: self.name.clone(), tenant: self.tenant.clone() };
-        StageState::new(services.engine.wasi.take(), http, kv, log, self.memory as usize)
+        StageState::new(
+            services.engine.wasi.take(),
+            http,
+            kv,
+            log,
+            self.memory as usize,
+            services.engine.cpu_accounting,
+        )
     }
 }
 

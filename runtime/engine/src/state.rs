@@ -2,6 +2,7 @@
 //! capabilities with this stage's permissions, and the memory limiter.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -9,6 +10,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::{Http, Kv, Log};
+use crate::cpu::HostCpu;
+#[cfg(doc)]
+use crate::cpu::metered;
 
 /// How much of a panic message is kept from the guest's stderr.
 const STDERR_CAPTURE: usize = 4096;
@@ -26,12 +30,37 @@ pub struct StageState {
     pub kv: Kv,
     /// Logging tagged with job and stage.
     pub log: Log,
+    /// The CPU of this call's host calls, when the engine counts it.
+    pub(crate) host_cpu: Option<HostCpu>,
 }
 
 impl StageState {
-    /// State for one call with the given WASI context, capabilities and memory cap.
-    pub(crate) fn new(wasi: Wasi, http: Http, kv: Kv, log: Log, memory: usize) -> Self {
-        Self { wasi, table: ResourceTable::new(), limits: MemoryLimit::new(memory), http, kv, log }
+    /// State for one call with the given WASI context, capabilities and
+    /// memory cap; `cpu_accounting` counts its host calls' CPU.
+    pub(crate) fn new(wasi: Wasi, http: Http, kv: Kv, log: Log, memory: usize, cpu_accounting: bool) -> Self {
+        let host_cpu = cpu_accounting.then(HostCpu::default);
+        Self { wasi, table: ResourceTable::new(), limits: MemoryLimit::new(memory), http, kv, log, host_cpu }
+    }
+
+    /// Whether this call's CPU is counted.
+    pub(crate) fn counts_cpu(&self) -> bool {
+        self.host_cpu.is_some()
+    }
+
+    /// Adds the CPU of a host call, measured with [`metered`] and
+    /// [`Self::counts_cpu`]. (A method that took the call would need
+    /// `&self` to be `Send`, which the WASI context is not.)
+    pub(crate) fn add_host_cpu(&mut self, spent: Option<Duration>) {
+        if let (Some(cpu), Some(spent)) = (&mut self.host_cpu, spent) {
+            cpu.in_call += spent;
+        }
+    }
+
+    /// Adds the CPU of a host call's own task (the HTTP exchange).
+    pub(crate) fn add_task_cpu(&mut self, spent: Option<Duration>) {
+        if let (Some(cpu), Some(spent)) = (&mut self.host_cpu, spent) {
+            cpu.in_tasks += spent;
+        }
     }
 
     /// What the guest wrote to stderr (its panic message, if it panicked).

@@ -17,8 +17,12 @@ use lingo_testkit::RedisServer;
 const FIXTURE: &str = lingo_bundled::FIXTURE_MISBEHAVE;
 
 fn services(kv: KvStore) -> Services {
+    services_with(kv, false)
+}
+
+fn services_with(kv: KvStore, cpu_accounting: bool) -> Services {
     let cache = std::env::temp_dir().join("lingo-test-compile-cache");
-    let options = EngineOptions { max_instances: 256, max_memory: 256 << 20, cache_dir: Some(cache) };
+    let options = EngineOptions { max_instances: 256, max_memory: 256 << 20, cache_dir: Some(cache), cpu_accounting };
     Services { engine: StageEngine::new(&options).unwrap(), http: Arc::new(HttpClient::default()), kv }
 }
 
@@ -230,6 +234,32 @@ async fn a_miss_goes_to_vllm_is_stored_and_the_same_line_is_then_a_hit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_accounting_splits_every_call_into_sandbox_and_host_calls() {
+    let redis = RedisServer::start();
+    let llm = stand_in(20).await;
+    let kv = KvStore::redis(&redis.url()).await.unwrap();
+    let pipeline = load(&llm_pipeline(&llm.url(), DEAD), &services_with(kv.clone(), true)).await;
+
+    let report = run(&pipeline, "안녕하세요", &["en"]).await.unwrap();
+    let calls: Vec<(&str, &str)> = report.steps.iter().map(|s| (s.stage.as_str(), s.decision.label())).collect();
+    assert_eq!(calls, [("cache", "passed"), ("vllm", "translated"), ("cache", "remembered"), ("tidy", "passed")]);
+    for step in &report.steps {
+        let cpu = step.cpu.unwrap_or_else(|| panic!("{}: no CPU counted", step.stage));
+        assert!(!cpu.sandbox.is_zero(), "{}: instantiating and running the guest costs CPU: {cpu:?}", step.stage);
+        match step.stage.as_str() {
+            // kv GET and SET; the chat request, its own task included.
+            "cache" | "vllm" => assert!(!cpu.host.is_zero(), "{}: its host calls are counted: {cpu:?}", step.stage),
+            // postprocess makes no host call.
+            _ => assert!(cpu.host.is_zero(), "{}: no host call, no host CPU: {cpu:?}", step.stage),
+        }
+    }
+
+    let uncounted = load(&llm_pipeline(&llm.url(), DEAD), &services_with(kv, false)).await;
+    let report = run(&uncounted, "안녕하세요", &["en"]).await.unwrap();
+    assert!(report.steps.iter().all(|s| s.cpu.is_none()), "off by default: {:?}", report.steps);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vllm_down_falls_back_to_ollama_and_both_down_is_retryable() {
     let llm = stand_in(0).await;
     let services = services(KvStore::memory());
@@ -312,7 +342,12 @@ async fn a_component_built_for_another_contract_is_refused_by_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compiled_components_are_cached_on_disk_and_reused() {
     let dir = tempfile::tempdir().unwrap();
-    let options = EngineOptions { max_instances: 16, max_memory: 64 << 20, cache_dir: Some(dir.path().to_path_buf()) };
+    let options = EngineOptions {
+        max_instances: 16,
+        max_memory: 64 << 20,
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..EngineOptions::default()
+    };
     let wasm = lingo_bundled::find("postprocess").unwrap().wasm;
     let engine = StageEngine::new(&options).unwrap();
     lingo_engine::Plugin::load(&engine, "postprocess", wasm).unwrap();

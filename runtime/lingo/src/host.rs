@@ -245,7 +245,8 @@ impl Host {
         let worker = QueueWorker::connect(settings.clone(), self.protocol)
             .await
             .with_context(|| format!("tenant `{}`: connecting to queue `{}`", tenant.id, settings.queue))?;
-        let translator = Arc::new(Translator::new(&tenant.id, loaded, self.metrics.clone()));
+        let translator =
+            Arc::new(Translator::new(&tenant.id, loaded, self.metrics.clone(), self.worker.cpu_accounting));
         let stop = CancellationToken::new();
         let task = tokio::spawn({
             let (translator, stop, id) = (translator.clone(), stop.clone(), tenant.id.clone());

@@ -3,12 +3,16 @@
 //! Jobs by outcome, stage calls and their time, translations by the stage
 //! that produced them (and so the cache hit ratio), plus gauges read at
 //! scrape time: slots held and waiting, jobs waiting in each queue, and the
-//! state of the last config reload.
+//! state of the last config reload. With `[worker] cpu_accounting`, also
+//! the CPU of jobs and of each stage's calls, split into the sandbox and the
+//! host calls.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
+
+use lingo_engine::cpu::StageCpu;
 
 /// One metric family's samples: (labels, value).
 type Samples = Vec<(String, String)>;
@@ -42,11 +46,21 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 struct TenantCounters {
     jobs: BTreeMap<JobOutcome, u64>,
-    /// Per stage: calls and seconds spent in them.
-    stages: BTreeMap<String, (u64, f64)>,
+    /// CPU seconds of its jobs, when counted.
+    job_cpu: Option<f64>,
+    stages: BTreeMap<String, StageCounters>,
     /// Per producing stage: translations.
     providers: BTreeMap<String, u64>,
     cache_hits: u64,
+}
+
+/// One stage's calls.
+#[derive(Debug, Default)]
+struct StageCounters {
+    calls: u64,
+    seconds: f64,
+    /// CPU seconds in the sandbox and in host calls, when counted.
+    cpu: Option<(f64, f64)>,
 }
 
 /// Gauges sampled when `/metrics` is read.
@@ -66,8 +80,10 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct JobRecord<'a> {
     pub outcome: JobOutcome,
-    /// Stage name and time of each call made.
-    pub stage_calls: Vec<(&'a str, Duration)>,
+    /// The CPU of the job (parsing, the pipeline, its stage calls), when counted.
+    pub cpu: Option<Duration>,
+    /// Stage name, time and CPU of each call made.
+    pub stage_calls: Vec<(&'a str, Duration, Option<StageCpu>)>,
     /// The stage that produced each translation.
     pub providers: Vec<&'a str>,
     /// How many of those came from a cache stage.
@@ -82,10 +98,18 @@ impl Metrics {
             None => tenants.entry(tenant.to_string()).or_default(),
         };
         *counters.jobs.entry(job.outcome).or_default() += 1;
-        for (stage, elapsed) in job.stage_calls {
+        if let Some(cpu) = job.cpu {
+            *counters.job_cpu.get_or_insert_default() += cpu.as_secs_f64();
+        }
+        for (stage, elapsed, cpu) in job.stage_calls {
             let entry = counters.stages.entry(stage.to_string()).or_default();
-            entry.0 += 1;
-            entry.1 += elapsed.as_secs_f64();
+            entry.calls += 1;
+            entry.seconds += elapsed.as_secs_f64();
+            if let Some(cpu) = cpu {
+                let (sandbox, host) = entry.cpu.get_or_insert_default();
+                *sandbox += cpu.sandbox.as_secs_f64();
+                *host += cpu.host.as_secs_f64();
+            }
         }
         for provider in job.providers {
             *counters.providers.entry(provider.to_string()).or_default() += 1;
@@ -126,7 +150,7 @@ impl Metrics {
             "counter",
             "Stage calls made.",
             each(&|t, c| {
-                c.stages.iter().map(|(s, (n, _))| (format!("tenant=\"{t}\",stage=\"{s}\""), n.to_string())).collect()
+                c.stages.iter().map(|(s, n)| (format!("tenant=\"{t}\",stage=\"{s}\""), n.calls.to_string())).collect()
             }),
         );
         family(
@@ -136,7 +160,29 @@ impl Metrics {
             each(&|t, c| {
                 c.stages
                     .iter()
-                    .map(|(s, (_, secs))| (format!("tenant=\"{t}\",stage=\"{s}\""), format!("{secs:.6}")))
+                    .map(|(s, n)| (format!("tenant=\"{t}\",stage=\"{s}\""), format!("{:.6}", n.seconds)))
+                    .collect()
+            }),
+        );
+        family(
+            "lingo_job_cpu_seconds_total",
+            "counter",
+            "CPU time of job attempts: parsing, the pipeline and its stage calls (with cpu_accounting).",
+            each(&|t, c| c.job_cpu.map(|secs| (format!("tenant=\"{t}\""), format!("{secs:.6}"))).into_iter().collect()),
+        );
+        family(
+            "lingo_stage_cpu_seconds_total",
+            "counter",
+            "CPU time of stage calls (with cpu_accounting): part=\"sandbox\" is wasmtime and the guest, part=\"host_calls\" the http, kv and log calls it made.",
+            each(&|t, c| {
+                c.stages
+                    .iter()
+                    .filter_map(|(s, n)| n.cpu.map(|cpu| (s, cpu)))
+                    .flat_map(|(s, (sandbox, host))| {
+                        [("sandbox", sandbox), ("host_calls", host)].map(|(part, secs)| {
+                            (format!("tenant=\"{t}\",stage=\"{s}\",part=\"{part}\""), format!("{secs:.6}"))
+                        })
+                    })
                     .collect()
             }),
         );
@@ -208,7 +254,8 @@ mod tests {
             "acme",
             JobRecord {
                 outcome: JobOutcome::Completed,
-                stage_calls: vec![("cache", ms(1)), ("vllm", ms(200))],
+                cpu: None,
+                stage_calls: vec![("cache", ms(1), None), ("vllm", ms(200), None)],
                 providers: vec!["vllm"],
                 cache_hits: 0,
             },
@@ -217,14 +264,15 @@ mod tests {
             "acme",
             JobRecord {
                 outcome: JobOutcome::Completed,
-                stage_calls: vec![("cache", ms(1))],
+                cpu: None,
+                stage_calls: vec![("cache", ms(1), None)],
                 providers: vec!["cache"],
                 cache_hits: 1,
             },
         );
         metrics.record(
             "beta",
-            JobRecord { outcome: JobOutcome::Failed, stage_calls: vec![], providers: vec![], cache_hits: 0 },
+            JobRecord { outcome: JobOutcome::Failed, cpu: None, stage_calls: vec![], providers: vec![], cache_hits: 0 },
         );
         let text = metrics.render(&Snapshot {
             slots: vec![("acme".into(), 3, 1)],
@@ -242,6 +290,38 @@ mod tests {
             "lingo_queue_waiting{tenant=\"acme\"} 42",
             "lingo_config_reloads_total{result=\"refused\"} 1",
             "lingo_config_last_reload_ok 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+        }
+        assert!(!text.contains("lingo_job_cpu_seconds_total{"), "no CPU samples unless counted:\n{text}");
+        assert!(!text.contains("lingo_stage_cpu_seconds_total{"), "no CPU samples unless counted:\n{text}");
+    }
+
+    #[test]
+    fn counted_cpu_is_split_by_stage_and_part() {
+        let metrics = Metrics::default();
+        let us = Duration::from_micros;
+        for _ in 0..2 {
+            let cache = StageCpu { sandbox: us(40), host: us(10) };
+            let tidy = StageCpu { sandbox: us(30), host: us(0) };
+            metrics.record(
+                "acme",
+                JobRecord {
+                    outcome: JobOutcome::Completed,
+                    cpu: Some(us(150)),
+                    stage_calls: vec![("cache", us(900), Some(cache)), ("tidy", us(35), Some(tidy))],
+                    providers: vec!["cache"],
+                    cache_hits: 1,
+                },
+            );
+        }
+        let text = metrics.render(&Snapshot::default());
+        for line in [
+            "lingo_job_cpu_seconds_total{tenant=\"acme\"} 0.000300",
+            "lingo_stage_cpu_seconds_total{tenant=\"acme\",stage=\"cache\",part=\"sandbox\"} 0.000080",
+            "lingo_stage_cpu_seconds_total{tenant=\"acme\",stage=\"cache\",part=\"host_calls\"} 0.000020",
+            "lingo_stage_cpu_seconds_total{tenant=\"acme\",stage=\"tidy\",part=\"sandbox\"} 0.000060",
+            "lingo_stage_cpu_seconds_total{tenant=\"acme\",stage=\"tidy\",part=\"host_calls\"} 0.000000",
         ] {
             assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
         }

@@ -24,7 +24,8 @@ pub enum KvBackend {
 pub async fn build(worker: &lingo_config::Worker, kv: KvBackend) -> anyhow::Result<Services> {
     let max_memory = MAX_STAGE_MEMORY;
     let max_instances = (worker.concurrency * 4).clamp(64, 4096) as u32;
-    let options = EngineOptions { max_instances, max_memory, ..EngineOptions::default() };
+    let options =
+        EngineOptions { max_instances, max_memory, cpu_accounting: worker.cpu_accounting, ..EngineOptions::default() };
     let engine = StageEngine::new(&options).context("starting the WebAssembly engine")?;
     let kv = match kv {
         KvBackend::Memory => KvStore::memory(),

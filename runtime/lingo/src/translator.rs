@@ -9,9 +9,10 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lingo_config::PluginRef;
+use lingo_engine::cpu::metered;
 use lingo_engine::pipeline::Step;
 use lingo_engine::{Failure, Pipeline};
 use lingo_queue::{Job, JobError, Processor};
@@ -23,6 +24,8 @@ pub struct Translator {
     tenant: String,
     current: RwLock<Loaded>,
     metrics: Arc<Metrics>,
+    /// Whether each job's CPU is counted (`[worker] cpu_accounting`).
+    cpu_accounting: bool,
 }
 
 /// A pipeline and what the metrics need to know of it.
@@ -46,9 +49,10 @@ impl Loaded {
 }
 
 impl Translator {
-    /// A processor for `tenant`'s jobs over `loaded`.
-    pub fn new(tenant: &str, loaded: Loaded, metrics: Arc<Metrics>) -> Self {
-        Self { tenant: tenant.to_string(), current: RwLock::new(loaded), metrics }
+    /// A processor for `tenant`'s jobs over `loaded`; `cpu_accounting`
+    /// counts each job's CPU.
+    pub fn new(tenant: &str, loaded: Loaded, metrics: Arc<Metrics>, cpu_accounting: bool) -> Self {
+        Self { tenant: tenant.to_string(), current: RwLock::new(loaded), metrics, cpu_accounting }
     }
 
     /// Makes `loaded` the pipeline of every job that starts from now on.
@@ -60,49 +64,73 @@ impl Translator {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn record(&self, outcome: JobOutcome, steps: &[Step], providers: Vec<&str>, loaded: &Loaded) {
+    fn record(&self, job: &Finished, cpu: Option<Duration>, loaded: &Loaded) {
+        let Finished { outcome, steps, providers, .. } = job;
+        let providers: Vec<&str> = providers.iter().map(String::as_str).collect();
         let cache_hits = providers.iter().filter(|p| loaded.cache_stages.contains(**p)).count() as u64;
-        let stage_calls = steps.iter().map(|s| (s.stage.as_str(), s.elapsed)).collect();
-        self.metrics.record(&self.tenant, JobRecord { outcome, stage_calls, providers, cache_hits });
+        let stage_calls = steps.iter().map(|s| (s.stage.as_str(), s.elapsed, s.cpu)).collect();
+        self.metrics.record(&self.tenant, JobRecord { outcome: *outcome, cpu, stage_calls, providers, cache_hits });
+    }
+
+    /// Parses and runs one job, logging how it ended.
+    async fn translate(&self, job: &Job, slot: usize, loaded: &Loaded) -> Finished {
+        let started = Instant::now();
+        let input = match loaded.pipeline.parse_job(&job.data) {
+            Ok(input) => input,
+            Err(reason) => {
+                tracing::warn!(job.id = %job.id, slot, tenant = %self.tenant, "[slot-{slot}] job {} has bad data: {reason}", job.id);
+                return Finished::failed(JobOutcome::Failed, vec![], JobError::Fatal(reason));
+            }
+        };
+        match loaded.pipeline.run(&job.id, &input).await {
+            Ok(report) => {
+                let ms = started.elapsed().as_millis();
+                let providers: Vec<String> =
+                    report.providers.iter().map(|(lang, stage)| format!("{lang}: {stage}")).collect();
+                tracing::info!(job.id = %job.id, slot, tenant = %self.tenant, elapsed_ms = ms as u64, "[slot-{slot}] job {} done in {ms} ms ({})", job.id, providers.join(", "));
+                let value = report.return_value();
+                Finished {
+                    outcome: JobOutcome::Completed,
+                    steps: report.steps,
+                    providers: report.providers.into_values().collect(),
+                    result: Ok(value),
+                }
+            }
+            Err(failed) => {
+                tracing::warn!(job.id = %job.id, slot, tenant = %self.tenant, "[slot-{slot}] job {} failed: {}", job.id, failed.failure.message());
+                let (outcome, error) = match failed.failure {
+                    Failure::Retryable(message) => (JobOutcome::Failed, JobError::Retryable(message)),
+                    Failure::Fatal(message) => (JobOutcome::Failed, JobError::Fatal(message)),
+                    Failure::RateLimited { message, retry_after } => {
+                        (JobOutcome::RateLimited, JobError::RateLimited { message, retry_after })
+                    }
+                };
+                Finished::failed(outcome, failed.steps, error)
+            }
+        }
+    }
+}
+
+/// How a job ended, and what the metrics count of it.
+struct Finished {
+    outcome: JobOutcome,
+    steps: Vec<Step>,
+    /// The stage that produced each translation.
+    providers: Vec<String>,
+    result: Result<serde_json::Value, JobError>,
+}
+
+impl Finished {
+    fn failed(outcome: JobOutcome, steps: Vec<Step>, error: JobError) -> Self {
+        Self { outcome, steps, providers: vec![], result: Err(error) }
     }
 }
 
 impl Processor for Translator {
     async fn process(&self, job: &Job, slot: usize) -> Result<serde_json::Value, JobError> {
-        let started = Instant::now();
         let loaded = self.loaded();
-        let input = loaded.pipeline.parse_job(&job.data).map_err(|reason| {
-            tracing::warn!(job.id = %job.id, slot, tenant = %self.tenant, "[slot-{slot}] job {} has bad data: {reason}", job.id);
-            self.record(JobOutcome::Failed, &[], vec![], &loaded);
-            JobError::Fatal(reason)
-        })?;
-        match loaded.pipeline.run(&job.id, &input).await {
-            Ok(report) => {
-                let providers: Vec<String> =
-                    report.providers.iter().map(|(lang, stage)| format!("{lang}: {stage}")).collect();
-                let ms = started.elapsed().as_millis();
-                tracing::info!(job.id = %job.id, slot, tenant = %self.tenant, elapsed_ms = ms as u64, "[slot-{slot}] job {} done in {ms} ms ({})", job.id, providers.join(", "));
-                self.record(
-                    JobOutcome::Completed,
-                    &report.steps,
-                    report.providers.values().map(String::as_str).collect(),
-                    &loaded,
-                );
-                Ok(report.return_value())
-            }
-            Err(failed) => {
-                tracing::warn!(job.id = %job.id, slot, tenant = %self.tenant, "[slot-{slot}] job {} failed: {}", job.id, failed.failure.message());
-                let outcome = match failed.failure {
-                    Failure::RateLimited { .. } => JobOutcome::RateLimited,
-                    _ => JobOutcome::Failed,
-                };
-                self.record(outcome, &failed.steps, vec![], &loaded);
-                Err(match failed.failure {
-                    Failure::Retryable(message) => JobError::Retryable(message),
-                    Failure::Fatal(message) => JobError::Fatal(message),
-                    Failure::RateLimited { message, retry_after } => JobError::RateLimited { message, retry_after },
-                })
-            }
-        }
+        let (finished, cpu) = metered(self.cpu_accounting, self.translate(job, slot, &loaded)).await;
+        self.record(&finished, cpu, &loaded);
+        finished.result
     }
 }

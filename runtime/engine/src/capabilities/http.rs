@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::bindings::lingo::pipeline::http::{Host, HttpError, Request, Response};
+use crate::cpu::metered;
 use crate::state::StageState;
 
 /// The process-wide HTTP client and its caps.
@@ -143,8 +144,16 @@ impl Host for StageState {
     /// backend takes to answer, for every call in flight.
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
         // Aborted when dropped: a request lives no longer than its call.
+        let counted = self.counts_cpu();
         let http = self.http.clone();
-        let exchange = AbortOnDropHandle::new(tokio::spawn(async move { http.send(request).await }));
-        Ok(exchange.await?)
+        let (joined, spent) = metered(counted, async {
+            let exchange = tokio::spawn(metered(counted, async move { http.send(request).await }));
+            AbortOnDropHandle::new(exchange).await
+        })
+        .await;
+        self.add_host_cpu(spent);
+        let (response, exchange_cpu) = joined?;
+        self.add_task_cpu(exchange_cpu);
+        Ok(response)
     }
 }

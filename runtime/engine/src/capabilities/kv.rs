@@ -13,6 +13,7 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 
 use crate::bindings::lingo::pipeline::kv::{Host, KvError};
+use crate::cpu::metered;
 use crate::state::StageState;
 
 /// Longest key a stage may use, in bytes.
@@ -115,10 +116,16 @@ pub fn key_prefix(tenant: &str, namespace: &str) -> String {
 
 impl Host for StageState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
-        Ok(match self.kv.key(&key) {
-            Ok(key) => self.kv.store.get(&key).await,
-            Err(e) => Err(e),
+        let kv = &self.kv;
+        let (result, spent) = metered(self.counts_cpu(), async {
+            match kv.key(&key) {
+                Ok(key) => kv.store.get(&key).await,
+                Err(e) => Err(e),
+            }
         })
+        .await;
+        self.add_host_cpu(spent);
+        Ok(result)
     }
 
     async fn set(
@@ -127,19 +134,31 @@ impl Host for StageState {
         value: Vec<u8>,
         ttl_seconds: Option<u64>,
     ) -> wasmtime::Result<Result<(), KvError>> {
-        if value.len() > self.kv.max_value {
-            return Ok(Err(KvError::TooLarge(self.kv.max_value as u64)));
-        }
-        Ok(match self.kv.key(&key) {
-            Ok(key) => self.kv.store.set(&key, value, ttl_seconds.map(Duration::from_secs)).await,
-            Err(e) => Err(e),
+        let kv = &self.kv;
+        let (result, spent) = metered(self.counts_cpu(), async {
+            if value.len() > kv.max_value {
+                return Err(KvError::TooLarge(kv.max_value as u64));
+            }
+            match kv.key(&key) {
+                Ok(key) => kv.store.set(&key, value, ttl_seconds.map(Duration::from_secs)).await,
+                Err(e) => Err(e),
+            }
         })
+        .await;
+        self.add_host_cpu(spent);
+        Ok(result)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
-        Ok(match self.kv.key(&key) {
-            Ok(key) => self.kv.store.delete(&key).await,
-            Err(e) => Err(e),
+        let kv = &self.kv;
+        let (result, spent) = metered(self.counts_cpu(), async {
+            match kv.key(&key) {
+                Ok(key) => kv.store.delete(&key).await,
+                Err(e) => Err(e),
+            }
         })
+        .await;
+        self.add_host_cpu(spent);
+        Ok(result)
     }
 }

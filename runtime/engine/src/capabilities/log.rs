@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::bindings::lingo::pipeline::log::{Host, Level};
+use crate::cpu::metered;
 use crate::state::StageState;
 
 /// Longest message kept; a runaway guest cannot flood the log.
@@ -47,7 +48,8 @@ fn truncate(text: &str, max: usize) -> &str {
 
 impl Host for StageState {
     async fn write(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.log.write(level, &message);
+        let (_, spent) = metered(self.counts_cpu(), async { self.log.write(level, &message) }).await;
+        self.add_host_cpu(spent);
         Ok(())
     }
 }

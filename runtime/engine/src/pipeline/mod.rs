@@ -170,6 +170,7 @@ impl Pipeline {
             stage
                 .remember("import", &request, translation, "import")
                 .await
+                .0
                 .map_err(|e| format!("stage `{}`: {e}", stage.name))?;
         }
         Ok(())

@@ -7,6 +7,8 @@ use std::time::Duration;
 use lingo_config::Phase;
 use serde_json::json;
 
+use crate::cpu::StageCpu;
+
 /// A completed job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobReport {
@@ -47,6 +49,8 @@ pub struct Step {
     pub decision: Decision,
     /// How long the call took.
     pub elapsed: Duration,
+    /// The CPU it used, when the engine counts it (`[worker] cpu_accounting`).
+    pub cpu: Option<StageCpu>,
 }
 
 /// A stage's decision, as shown in traces.

@@ -10,6 +10,7 @@ use lingo_config::OnError;
 use super::Inner;
 use super::report::{Decision, Failure, Step};
 use crate::bindings::{self, Outcome, Request, StageError};
+use crate::cpu::StageCpu;
 use crate::stage::{Stage, StageFailure};
 
 /// What makes two units the same (within one pipeline, so one tenant and
@@ -91,14 +92,14 @@ pub(super) async fn call_stage(
     let mut attempt = 0;
     loop {
         let started = Instant::now();
-        let result = stage.process(job_id, request).await;
+        let (result, cpu) = stage.process(job_id, request).await;
         let decision = match &result {
             Ok(Outcome::Translated(_)) => Decision::Translated,
             Ok(Outcome::Rewritten(_)) => Decision::Rewritten,
             Ok(Outcome::Pass) => Decision::Passed,
             Err(failure) => Decision::Error(failure.to_string()),
         };
-        steps.push(step(stage, target, decision, started.elapsed()));
+        steps.push(step(stage, target, decision, started.elapsed(), cpu));
         let failure = match result {
             Ok(outcome) => return Ok(outcome),
             Err(failure) => to_failure(stage, failure),
@@ -122,18 +123,19 @@ async fn remember(
     let target = request.target_language.as_deref();
     let calls = passed.iter().map(|stage| async move {
         let started = Instant::now();
-        let result = stage.remember(job_id, request, translation, producer).await;
+        let (result, cpu) = stage.remember(job_id, request, translation, producer).await;
         if let Err(failure) = &result {
             tracing::warn!(job.id = job_id, stage = &*stage.name, cause = %failure, "remember failed");
         }
         let decision = result.map_or_else(|f| Decision::Error(f.to_string()), |_| Decision::Remembered);
-        step(stage, target, decision, started.elapsed())
+        step(stage, target, decision, started.elapsed(), cpu)
     });
     steps.extend(join_all(calls).await);
 }
 
-fn step(stage: &Stage, target: Option<&str>, decision: Decision, elapsed: Duration) -> Step {
-    Step { stage: stage.name.to_string(), phase: stage.phase, target: target.map(str::to_string), decision, elapsed }
+fn step(stage: &Stage, target: Option<&str>, decision: Decision, elapsed: Duration, cpu: Option<StageCpu>) -> Step {
+    let target = target.map(str::to_string);
+    Step { stage: stage.name.to_string(), phase: stage.phase, target, decision, elapsed, cpu }
 }
 
 /// A stage's failure as the job sees it, named after the stage.
