@@ -44,7 +44,8 @@ pub enum Pipeline<'a> {
     Llm { url: &'a str, timeout: &'a str },
 }
 
-/// Writes lingo's pipeline file for one run and returns its path.
+/// Writes lingo's pipeline file for one run and returns its path;
+/// `cpu_metrics` turns on `cpu_accounting` and serves `/metrics` on that port.
 pub fn lingo_config(
     paths: &Paths,
     redis_url: &str,
@@ -52,11 +53,15 @@ pub fn lingo_config(
     queue: &str,
     concurrency: usize,
     pipeline: Pipeline,
+    cpu_metrics: Option<u16>,
 ) -> anyhow::Result<PathBuf> {
     let mut toml = format!(
         "[worker]\nredis_url = \"{redis_url}\"\nprotocol = \"{}\"\nqueue = \"{queue}\"\nconcurrency = {concurrency}\n",
         protocol.id()
     );
+    if let Some(port) = cpu_metrics {
+        write!(toml, "cpu_accounting = true\nadmin_listen = \"127.0.0.1:{port}\"\n")?;
+    }
     match pipeline {
         Pipeline::CacheHit => toml.push_str("\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\n"),
         Pipeline::Llm { url, timeout } => write!(
@@ -82,7 +87,7 @@ pub fn fill_caches(paths: &Paths, redis_url: &str, probe: &mut Probe, lines: usi
         .collect();
     let file = paths.work.join("known.jsonl");
     std::fs::write(&file, known)?;
-    let config = lingo_config(paths, redis_url, Protocol::BullMq, "cache-import", 64, Pipeline::CacheHit)?;
+    let config = lingo_config(paths, redis_url, Protocol::BullMq, "cache-import", 64, Pipeline::CacheHit, None)?;
     run(Command::new(&paths.lingo)
         .arg("cache-import")
         .arg("--config")

@@ -20,7 +20,9 @@
 //! - `stats`, `progress`, `report`: medians, bars, the two output files.
 //!
 //! The per-call overhead is the criterion bench `lingo-engine` already has;
-//! `scenarios/stage_call.rs` runs it and reads its figures.
+//! `scenarios/stage_call.rs` runs it and reads its figures. Where the rest of
+//! a job's CPU goes comes from lingo's own `cpu_accounting`
+//! (`scenarios/cpu_split.rs`).
 
 mod data;
 mod facts;
@@ -65,7 +67,7 @@ pub struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "throughput,llm,open-loop,gateway,memory,stage-call"
+        default_value = "throughput,llm,open-loop,gateway,memory,stage-call,cpu-split"
     )]
     scenarios: Vec<Scenario>,
     /// Where BENCHMARKS.md and benchmarks.json go (default `docs/`, or `target/bench-smoke/` with `--smoke`).
@@ -88,6 +90,8 @@ pub enum Scenario {
     Memory,
     /// The criterion bench of one stage call (not run by `--smoke`).
     StageCall,
+    /// lingo's CPU per cache-hit job split into queue, job, sandbox and host calls (`cpu_accounting`).
+    CpuSplit,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +121,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             Scenario::Memory => results.memory = scenarios::memory::run(&mut bench)?,
             Scenario::StageCall if args.smoke => {}
             Scenario::StageCall => results.stage_call = scenarios::stage_call::run(&mut bench)?,
+            Scenario::CpuSplit => results.cpu_split = scenarios::cpu_split::run(&mut bench)?,
         }
         results.finish();
         report::write(&out, &results)?;

@@ -90,6 +90,8 @@ pub struct Launch<'a> {
     /// lingo's stages; the peers do the same work natively (a cache hit, or
     /// a chat request to the LLM server: `--llm URL`).
     pub pipeline: Pipeline<'a>,
+    /// lingo only: `cpu_accounting` on, and `/metrics` served on this port.
+    pub cpu_metrics: Option<u16>,
 }
 
 /// Starts the worker and returns once it is ready.
@@ -105,6 +107,7 @@ pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<P
                 launch.queue,
                 launch.concurrency,
                 launch.pipeline,
+                launch.cpu_metrics,
             )?;
             let mut command = Command::new(&paths.lingo);
             command.arg("run").arg("--config").arg(config);

@@ -29,6 +29,7 @@ pub fn render(r: &Results) -> String {
     gateway(&mut md, r);
     memory(&mut md, r);
     stage_call(&mut md, r);
+    cpu_split(&mut md, r);
     machine(&mut md, r);
     method(&mut md);
     md
@@ -280,6 +281,44 @@ fn stage_call(md: &mut String, r: &Results) {
     let _ = writeln!(md, "| benchmark | mean µs | p50 µs | p99 µs |\n|---|---:|---:|---:|");
     for row in &r.stage_call {
         let _ = writeln!(md, "| {} | {} | {} | {} |", row.name, num(row.mean_us), num(row.p50_us), num(row.p99_us));
+    }
+    md.push('\n');
+}
+
+fn cpu_split(md: &mut String, r: &Results) {
+    if r.cpu_split.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Where lingo's CPU per cache-hit job goes\n");
+    let _ = writeln!(
+        md,
+        "lingo alone, the throughput scenario's jobs at concurrency 64, twice per rep: as everywhere else (*uncounted*), \
+         and with `[worker] cpu_accounting` on, whose `/metrics` splits the counted run's worker CPU (from `/proc`). \
+         *Queue and the rest* is the worker's CPU outside its jobs: the queue protocol, both Redis connections' I/O \
+         (the kv GET's included), tokio, the log. *Job* is parsing the data, the pipeline and the return value. \
+         *Sandbox* is wasmtime and the guests: a fresh store and instance per stage call, the guest's code, the store's drop. \
+         *Host calls* are the stages' `kv` and `log` calls. *Counting* is the counted run's worker CPU − the uncounted run's, \
+         within the rep: two reads of the thread's CPU clock per poll. All figures µs per job.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.cpu_split {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            row.jobs,
+            cell(row.spread(|rep| rep.plain.worker_cpu_us_per_job)),
+            cell(row.spread(|rep| rep.counted.worker_cpu_us_per_job)),
+            cell(row.spread(|rep| rep.split.queue_and_rest)),
+            cell(row.spread(|rep| rep.split.job)),
+            cell(row.spread(|rep| rep.split.sandbox)),
+            cell(row.spread(|rep| rep.split.host_calls)),
+            cell(row.spread(|rep| rep.counted.worker_cpu_us_per_job - rep.plain.worker_cpu_us_per_job)),
+        );
     }
     md.push('\n');
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::facts::{self, Facts};
-use crate::scenarios::{Plan, gateway, llm, memory, open_loop, stage_call, throughput};
+use crate::scenarios::{Plan, cpu_split, gateway, llm, memory, open_loop, stage_call, throughput};
 use crate::stats::Spread;
 use crate::workers::{Protocol, Worker};
 
@@ -26,6 +26,7 @@ pub struct Results {
     pub gateway: Vec<gateway::Row>,
     pub memory: Vec<memory::Row>,
     pub stage_call: Vec<stage_call::Row>,
+    pub cpu_split: Vec<cpu_split::Row>,
 }
 
 /// lingo against one peer at one concurrency: ratios of the same rep.
@@ -53,6 +54,7 @@ impl Results {
             gateway: Vec::new(),
             memory: Vec::new(),
             stage_call: Vec::new(),
+            cpu_split: Vec::new(),
         }
     }
 

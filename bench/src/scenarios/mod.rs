@@ -3,6 +3,7 @@
 //! the probe and the progress bars. [`Plan`] holds every size, so `--smoke`
 //! is the same code with small numbers.
 
+pub mod cpu_split;
 pub mod gateway;
 pub mod llm;
 pub mod memory;

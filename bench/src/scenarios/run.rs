@@ -68,6 +68,19 @@ pub fn prefilled(
     jobs: usize,
     check: Check,
 ) -> anyhow::Result<Measured> {
+    Ok(prefilled_then(bench, launch, lines, jobs, check, || Ok(()))?.0)
+}
+
+/// [`prefilled`], and what `at_end` reads from the worker once every job is
+/// finished, before it is stopped.
+pub fn prefilled_then<T>(
+    bench: &mut Bench,
+    launch: Launch,
+    lines: &Path,
+    jobs: usize,
+    check: Check,
+    at_end: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(Measured, T)> {
     let queue = launch.queue;
     bench.producer.fill_paused(launch.protocol, queue, lines, jobs)?;
     let mut worker = workers::start(&bench.paths, &bench.redis_url, launch)?;
@@ -76,6 +89,7 @@ pub fn prefilled(
     let timeout = Duration::from_secs(120 + jobs as u64 / 50);
     wait_finished(bench, &mut worker, queue, jobs as u64, Instant::now() + timeout, true)?;
     let (cpu1, redis1, peak) = (worker.cpu_seconds()?, bench.probe.sample()?, worker.peak_rss_mib()?);
+    let read = at_end()?;
     worker.stop(Duration::from_secs(10));
     let records = bench.probe.completed_jobs(queue)?;
     verify(&records, jobs as u64, check, queue)?;
@@ -84,7 +98,7 @@ pub fn prefilled(
     let last = records.iter().map(|r| r.finished_on).max().unwrap_or(0);
     let seconds = (last.saturating_sub(first).max(1)) as f64 / 1000.0;
     let n = jobs as f64;
-    Ok(Measured {
+    let measured = Measured {
         jobs: jobs as u64,
         seconds,
         jobs_per_s: n / seconds,
@@ -92,7 +106,8 @@ pub fn prefilled(
         redis_cpu_us_per_job: (redis1.cpu_seconds - redis0.cpu_seconds) * 1e6 / n,
         redis_calls_per_job: (redis1.calls - redis0.calls) as f64 / n,
         peak_rss_mib: peak,
-    })
+    };
+    Ok((measured, read))
 }
 
 /// Adds `rate` jobs/s for `seconds` to a running worker, then drains.

@@ -65,7 +65,14 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
                     worker.label(),
                     rep + 1
                 ));
-                let launch = Launch { worker, protocol, queue: &queue, concurrency, pipeline: Pipeline::CacheHit };
+                let launch = Launch {
+                    worker,
+                    protocol,
+                    queue: &queue,
+                    concurrency,
+                    pipeline: Pipeline::CacheHit,
+                    cpu_metrics: None,
+                };
                 let lines = bench.cache_lines.clone();
                 let measured = prefilled(bench, launch, &lines, jobs, Check::CacheHit)?;
                 bench.progress.line(format!(
