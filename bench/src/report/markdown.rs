@@ -292,7 +292,7 @@ fn cpu_split(md: &mut String, r: &Results) {
     let _ = writeln!(md, "## Where lingo's CPU per cache-hit job goes\n");
     let _ = writeln!(
         md,
-        "lingo alone, the throughput scenario's jobs at concurrency 64, twice per rep: as everywhere else (*uncounted*), \
+        "lingo alone, the throughput scenario's jobs at each of its concurrencies, twice per rep: as everywhere else (*uncounted*), \
          and with `[worker] cpu_accounting` on, whose `/metrics` splits the counted run's worker CPU (from `/proc`). \
          *Queue and the rest* is the worker's CPU outside its jobs: the queue protocol, both Redis connections' I/O \
          (the kv GET's included), tokio, the log. *Job* is parsing the data, the pipeline and the return value. \
@@ -302,14 +302,15 @@ fn cpu_split(md: &mut String, r: &Results) {
     );
     let _ = writeln!(
         md,
-        "| protocol | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| protocol | concurrency | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in &r.cpu_split {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
+            row.concurrency,
             row.jobs,
             cell(row.spread(|rep| rep.plain.worker_cpu_us_per_job)),
             cell(row.spread(|rep| rep.counted.worker_cpu_us_per_job)),
@@ -393,6 +394,8 @@ fn times(s: Spread) -> String {
 
 /// Three significant figures or so.
 fn num(x: f64) -> String {
+    // A difference of equal readings is 0, not -0.
+    let x = if x == 0.0 { 0.0 } else { x };
     match x.abs() {
         v if v >= 100.0 => format!("{x:.0}"),
         v if v >= 10.0 => format!("{x:.1}"),

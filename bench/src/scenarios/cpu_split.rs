@@ -1,6 +1,7 @@
 //! Scenario 5, second half: where lingo's CPU per cache-hit job goes. Per
-//! protocol, lingo runs the throughput scenario's pre-filled jobs at
-//! concurrency 64 twice in each rep: as measured everywhere else, and with
+//! protocol and concurrency (the throughput scenario's: the sandbox's share
+//! grows with the instances in flight), lingo runs the throughput
+//! scenario's pre-filled jobs twice in each rep: as measured everywhere else, and with
 //! `cpu_accounting` on, whose `/metrics` (read once every job is finished)
 //! splits the worker's CPU, read from `/proc`, into:
 //!
@@ -26,9 +27,6 @@ use super::run::{Measured, prefilled, prefilled_then};
 use crate::data::{self, Check, Pipeline};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
-
-/// Concurrency of the runs: the throughput scenario's headline.
-const CONCURRENCY: usize = 64;
 
 /// One rep: the run without counting, and the counted one with its split.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -65,18 +63,22 @@ impl Row {
 
 pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     let plan = bench.plan.clone();
-    let mut rows: Vec<Row> = Protocol::ALL
+    let mut rows: Vec<Row> = plan
+        .throughput_concurrency
         .iter()
-        .map(|&protocol| Row { protocol, concurrency: CONCURRENCY, jobs: plan.jobs, runs: Vec::new() })
+        .flat_map(|&concurrency| {
+            Protocol::ALL.iter().map(move |&protocol| Row { protocol, concurrency, jobs: plan.jobs, runs: Vec::new() })
+        })
         .collect();
     let bar = bench.progress.scenario("cpu split", rows.len() * plan.reps);
     for rep in 0..plan.reps {
         for row in rows.iter_mut() {
-            bar.set_message(format!("{} c={CONCURRENCY} rep {}", row.protocol.id(), rep + 1));
-            let runs = rep_of(bench, row.protocol, row.jobs, rep)?;
+            bar.set_message(format!("{} c={} rep {}", row.protocol.id(), row.concurrency, rep + 1));
+            let runs = rep_of(bench, row, rep)?;
             bench.progress.line(format!(
-                "cpu split {:<6} rep {}: worker {:.1} µs/job ({:.1} uncounted): queue and the rest {:.1}, job {:.1}, sandbox {:.1}, host calls {:.1}",
+                "cpu split {:<6} c={:<3} rep {}: worker {:.1} µs/job ({:.1} uncounted): queue and the rest {:.1}, job {:.1}, sandbox {:.1}, host calls {:.1}",
                 row.protocol.id(),
+                row.concurrency,
                 rep + 1,
                 runs.counted.worker_cpu_us_per_job,
                 runs.plain.worker_cpu_us_per_job,
@@ -94,19 +96,20 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
 }
 
 /// The two runs of one rep, in turn first by rep.
-fn rep_of(bench: &mut Bench, protocol: Protocol, jobs: usize, rep: usize) -> anyhow::Result<Rep> {
+fn rep_of(bench: &mut Bench, row: &Row, rep: usize) -> anyhow::Result<Rep> {
+    let (protocol, concurrency, jobs) = (row.protocol, row.concurrency, row.jobs);
     let lines = bench.cache_lines.clone();
     let mut plain = None;
     let mut counted = None;
     for counting in super::rotated(&[false, true], rep) {
         let kind = if counting { "counted" } else { "plain" };
-        let queue = data::queue_name(&["cpu", protocol.id(), kind, &format!("r{rep}")]);
+        let queue = data::queue_name(&["cpu", protocol.id(), &concurrency.to_string(), kind, &format!("r{rep}")]);
         let port = counting.then(lingo_testkit::free_port);
         let launch = Launch {
             worker: Worker::Lingo,
             protocol,
             queue: &queue,
-            concurrency: CONCURRENCY,
+            concurrency,
             pipeline: Pipeline::CacheHit,
             cpu_metrics: port,
         };
