@@ -315,12 +315,16 @@ async fn a_hundred_identical_lines_at_once_make_one_llm_request() {
         let pipeline = pipeline.clone();
         tokio::spawn(async move { pipeline.run(&i.to_string(), &job("ㅋㅋㅋ", &["en"])).await })
     });
-    let reports = futures::future::join_all(jobs).await;
-    for report in reports {
-        assert_eq!(report.unwrap().unwrap().providers["en"], "vllm");
+    let reports: Vec<JobReport> =
+        futures::future::join_all(jobs).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    for report in &reports {
+        assert_eq!(report.providers["en"], "vllm");
     }
     assert_eq!(llm.requests("/v1/chat/completions"), 1);
     assert_eq!(pipeline.coalesced_units(), 99);
+    // The calls are reported (and so counted in /metrics) once, by the job that made them.
+    let vllm_calls = reports.iter().flat_map(|r| &r.steps).filter(|s| s.stage == "vllm").count();
+    assert_eq!(vllm_calls, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,13 +167,13 @@ impl Metrics {
         family(
             "lingo_job_cpu_seconds_total",
             "counter",
-            "CPU time of job attempts: parsing, the pipeline and its stage calls (with cpu_accounting).",
+            "CPU time of job attempts on their own task: parsing, the pipeline, its stage calls (with cpu_accounting).",
             each(&|t, c| c.job_cpu.map(|secs| (format!("tenant=\"{t}\""), format!("{secs:.6}"))).into_iter().collect()),
         );
         family(
             "lingo_stage_cpu_seconds_total",
             "counter",
-            "CPU time of stage calls (with cpu_accounting): part=\"sandbox\" is wasmtime and the guest, part=\"host_calls\" the http, kv and log calls it made.",
+            "CPU time of stage calls (with cpu_accounting): part=\"sandbox\" is wasmtime and the guest, part=\"host_calls\" the http, kv and log calls it made, HTTP exchanges (tasks of their own) included.",
             each(&|t, c| {
                 c.stages
                     .iter()

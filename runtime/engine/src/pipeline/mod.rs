@@ -133,7 +133,10 @@ impl Pipeline {
         let mut failures = Vec::new();
         for (target, (result, joined)) in job.target_languages.iter().zip(results) {
             report.coalesced += usize::from(joined);
-            report.steps.extend(result.steps);
+            // A joined unit's calls were made, and are reported, by the job that ran it.
+            if !joined {
+                report.steps.extend(result.steps);
+            }
             match result.outcome {
                 Ok((translation, provider)) => {
                     report.translations.insert(target.clone(), translation);

@@ -18,7 +18,8 @@ pub struct JobReport {
     pub source_language: Option<String>,
     /// The stage that produced each translation.
     pub providers: BTreeMap<String, String>,
-    /// Every stage call, in order per unit.
+    /// Every stage call the job made, in order per unit; a unit that joined
+    /// an identical one in flight made none.
     pub steps: Vec<Step>,
     /// Languages whose result came from an identical unit already in flight.
     pub coalesced: usize,
