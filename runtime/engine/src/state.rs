@@ -11,8 +11,6 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::{Http, Kv, Log};
 use crate::cpu::HostCpu;
-#[cfg(doc)]
-use crate::cpu::metered;
 
 /// How much of a panic message is kept from the guest's stderr.
 const STDERR_CAPTURE: usize = 4096;
@@ -47,7 +45,7 @@ impl StageState {
         self.host_cpu.is_some()
     }
 
-    /// Adds the CPU of a host call, measured with [`metered`] and
+    /// Adds the CPU of a host call, measured with [`crate::cpu::metered`] and
     /// [`Self::counts_cpu`]. (A method that took the call would need
     /// `&self` to be `Send`, which the WASI context is not.)
     pub(crate) fn add_host_cpu(&mut self, spent: Option<Duration>) {
