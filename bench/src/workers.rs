@@ -94,6 +94,13 @@ pub struct Launch<'a> {
     pub cpu_metrics: Option<u16>,
 }
 
+impl<'a> Launch<'a> {
+    /// `worker` on cache-hit jobs, its CPU not counted.
+    pub fn cache_hit(worker: Worker, protocol: Protocol, queue: &'a str, concurrency: usize) -> Self {
+        Self { worker, protocol, queue, concurrency, pipeline: Pipeline::CacheHit, cpu_metrics: None }
+    }
+}
+
 /// Starts the worker and returns once it is ready.
 pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<Proc> {
     let concurrency = launch.concurrency.to_string();

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::Bench;
 use super::run::{Measured, prefilled, prefilled_then};
-use crate::data::{self, Check, Pipeline};
+use crate::data::{self, Check};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
 
@@ -105,14 +105,7 @@ fn rep_of(bench: &mut Bench, row: &Row, rep: usize) -> anyhow::Result<Rep> {
         let kind = if counting { "counted" } else { "plain" };
         let queue = data::queue_name(&["cpu", protocol.id(), &concurrency.to_string(), kind, &format!("r{rep}")]);
         let port = counting.then(lingo_testkit::free_port);
-        let launch = Launch {
-            worker: Worker::Lingo,
-            protocol,
-            queue: &queue,
-            concurrency,
-            pipeline: Pipeline::CacheHit,
-            cpu_metrics: port,
-        };
+        let launch = Launch { cpu_metrics: port, ..Launch::cache_hit(Worker::Lingo, protocol, &queue, concurrency) };
         match port {
             None => plain = Some(prefilled(bench, launch, &lines, jobs, Check::CacheHit)?),
             Some(port) => {

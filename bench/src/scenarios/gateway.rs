@@ -88,8 +88,7 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
 fn measure(bench: &mut Bench, protocol: Protocol, queue: &str, rate: u64) -> anyhow::Result<Measured> {
     let plan = &bench.plan;
     let concurrency = plan.open_loop_concurrency;
-    let launch =
-        Launch { worker: Worker::Lingo, protocol, queue, concurrency, pipeline: Pipeline::CacheHit, cpu_metrics: None };
+    let launch = Launch::cache_hit(Worker::Lingo, protocol, queue, concurrency);
     let mut worker = workers::start(&bench.paths, &bench.redis_url, launch)?;
     let config =
         data::lingo_config(&bench.paths, &bench.redis_url, protocol, queue, concurrency, Pipeline::CacheHit, None)?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::run::{OpenMeasured, open_loop};
 use super::{Bench, rotated};
-use crate::data::{self, Pipeline};
+use crate::data;
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
 
@@ -45,14 +45,7 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
             let (protocol, worker, rate) = (rows[i].protocol, rows[i].worker, rows[i].rate);
             let queue = data::queue_name(&["open", protocol.id(), &rate.to_string(), worker.id(), &format!("r{rep}")]);
             bar.set_message(format!("{} {} {rate}/s rep {}", protocol.id(), worker.label(), rep + 1));
-            let launch = Launch {
-                worker,
-                protocol,
-                queue: &queue,
-                concurrency,
-                pipeline: Pipeline::CacheHit,
-                cpu_metrics: None,
-            };
+            let launch = Launch::cache_hit(worker, protocol, &queue, concurrency);
             let m = open_loop(bench, launch, rate, plan.open_loop_seconds)?;
             bench.progress.line(format!(
                 "open loop {:<6} {rate:>5}/s {:<28} rep {}: done {:>6.0}/s, p50 {} ms, p99 {} ms, max {} ms, backlog {}",

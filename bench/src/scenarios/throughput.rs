@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::run::{Measured, prefilled};
 use super::{Bench, rotated};
-use crate::data::{self, Check, Pipeline};
+use crate::data::{self, Check};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
 
@@ -65,14 +65,7 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
                     worker.label(),
                     rep + 1
                 ));
-                let launch = Launch {
-                    worker,
-                    protocol,
-                    queue: &queue,
-                    concurrency,
-                    pipeline: Pipeline::CacheHit,
-                    cpu_metrics: None,
-                };
+                let launch = Launch::cache_hit(worker, protocol, &queue, concurrency);
                 let lines = bench.cache_lines.clone();
                 let measured = prefilled(bench, launch, &lines, jobs, Check::CacheHit)?;
                 bench.progress.line(format!(
