@@ -29,6 +29,7 @@ use toml::Table;
 use crate::env::Env;
 use crate::error::{ConfigError, ConfigErrors};
 use crate::hosts::{AllowedHost, intersect};
+use crate::limits::{KNOBS, Knob};
 use crate::model::{self, Gateway, MAX_STAGE_MEMORY, Pipeline, Worker, is_identifier};
 use crate::reader::{Errors, Fields};
 
@@ -78,6 +79,8 @@ struct Ceiling {
     stage_timeout: Option<Duration>,
     job_timeout: Option<Duration>,
     allowed_hosts: Option<Vec<AllowedHost>>,
+    /// Ceilings on the pipeline's `[limits]`.
+    limits: Vec<(&'static Knob, usize)>,
 }
 
 impl Hosted {
@@ -208,8 +211,10 @@ fn ceiling(mut f: Fields, errors: &mut Errors) -> Ceiling {
             })
             .collect()
     });
-    f.finish(TENANT_LIMIT_KEYS, errors);
-    Ceiling { memory, stage_timeout, job_timeout, allowed_hosts }
+    let limits = crate::limits::ceilings(&mut f, errors);
+    let known: Vec<&str> = TENANT_LIMIT_KEYS.iter().copied().chain(KNOBS.iter().map(|k| k.key)).collect();
+    f.finish(&known, errors);
+    Ceiling { memory, stage_timeout, job_timeout, allowed_hosts, limits }
 }
 
 /// Caps every stage and the job deadline by the tenant's ceiling.
@@ -225,6 +230,7 @@ fn bound(pipeline: &mut Pipeline, ceiling: &Ceiling) {
             stage.allowed_hosts = intersect(&stage.allowed_hosts, hosts);
         }
     }
+    crate::limits::cap_tenant(&mut pipeline.limits, &ceiling.limits);
     if let Some(deadline) = ceiling.job_timeout {
         pipeline.limits.job_timeout = Some(pipeline.limits.job_timeout.map_or(deadline, |own| own.min(deadline)));
     }

@@ -15,6 +15,7 @@ mod env;
 mod error;
 mod hosted;
 mod hosts;
+pub mod limits;
 mod model;
 mod reader;
 mod units;
@@ -25,8 +26,9 @@ pub use env::Env;
 pub use error::{ConfigError, ConfigErrors};
 pub use hosted::{Hosted, Tenant};
 pub use hosts::{AllowedHost, intersect};
+pub use limits::JobLimits;
 pub use model::{
-    Gateway, JobLimits, MAX_STAGE_MEMORY, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker,
+    Gateway, MAX_STAGE_MEMORY, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker,
 };
 pub use units::{parse_bytes, parse_duration};
 

@@ -8,6 +8,7 @@ use toml::Table;
 use crate::env::Env;
 use crate::error::ConfigErrors;
 use crate::hosts::AllowedHost;
+use crate::limits::JobLimits;
 use crate::reader::{Errors, Fields};
 
 /// A whole `pipeline.toml`.
@@ -80,21 +81,12 @@ pub struct Worker {
     /// Where `lingo run` serves `/metrics`, `/healthz` and `POST /reload`;
     /// not served unless set.
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// The bearer token `POST /reload` must carry. Without one, reload over
+    /// HTTP is served on loopback only.
+    pub admin_token: Option<String>,
     /// Count the CPU of jobs, stage calls and host calls in `/metrics`: two
     /// reads of the thread's CPU clock per poll, so off unless asked for.
     pub cpu_accounting: bool,
-}
-
-/// The `[limits]` table: what a job's data may hold.
-#[derive(Debug, Clone, Copy)]
-pub struct JobLimits {
-    /// Longest `text`, in bytes of UTF-8.
-    pub max_text_bytes: usize,
-    /// Most `targetLanguages`.
-    pub max_targets: usize,
-    /// Deadline of a whole job, all its stages included; a job past it fails
-    /// as retryable. `None`: only the stages' own timeouts apply.
-    pub job_timeout: Option<Duration>,
 }
 
 /// When a stage runs.
@@ -149,6 +141,9 @@ pub struct StageSpec {
     pub memory: u64,
     /// Hosts its `http` calls may reach.
     pub allowed_hosts: Vec<AllowedHost>,
+    /// Redirects one request may follow, each hop checked against
+    /// `allowed_hosts`; 0 hands a 3xx to the stage as it is.
+    pub max_redirects: u32,
     /// Its `kv` namespace (its name unless set).
     pub kv_namespace: String,
     /// Whether it runs at all.
@@ -170,9 +165,9 @@ const WORKER_KEYS: &[&str] = &[
     "shutdown_grace",
     "tenant",
     "admin_listen",
+    "admin_token",
     "cpu_accounting",
 ];
-const LIMIT_KEYS: &[&str] = &["max_text_bytes", "max_targets", "job_timeout"];
 const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
 const STAGE_KEYS: &[&str] = &[
     "name",
@@ -183,6 +178,7 @@ const STAGE_KEYS: &[&str] = &[
     "timeout",
     "memory",
     "allowed_hosts",
+    "max_redirects",
     "kv_namespace",
     "enabled",
     "config",
@@ -195,7 +191,7 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     let mut errors = Errors { file: file.to_path_buf(), env, list: vec![] };
     let mut top = Fields::new("", table);
     let worker = worker(top.table("worker", &mut errors), &mut errors, false);
-    let limits = limits(top.table("limits", &mut errors), &mut errors);
+    let limits = crate::limits::pipeline_limits(top.table("limits", &mut errors), &mut errors);
     let gateway = gateway(top.table("gateway", &mut errors), &mut errors);
     let tables = top.tables("stage", &mut errors);
     let written = tables.len();
@@ -259,6 +255,7 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
         max_stalled_count: f.uint("max_stalled_count", 0..=1000, errors).unwrap_or(1) as u32,
         shutdown_grace: f.duration("shutdown_grace", errors).unwrap_or(Duration::from_secs(10)),
         admin_listen: f.parsed("admin_listen", "an address like `127.0.0.1:9464`", errors, |t| t.parse().ok()),
+        admin_token: f.string("admin_token", errors).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
         cpu_accounting: f.bool("cpu_accounting", errors).unwrap_or(false),
         tenant: non_empty(
             if hosted { None } else { f.string("tenant", errors) },
@@ -278,20 +275,6 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
         WORKER_KEYS.iter().copied().filter(|k| !hosted || !["queue", "tenant"].contains(k)).collect();
     f.finish(&known, errors);
     worker
-}
-
-fn limits(fields: Option<Fields>, errors: &mut Errors) -> JobLimits {
-    let mut f = fields.unwrap_or_else(|| Fields::new("limits", Table::new()));
-    let limits = JobLimits {
-        max_text_bytes: f.bytes("max_text_bytes", errors).unwrap_or(4096) as usize,
-        max_targets: f.uint("max_targets", 1..=256, errors).unwrap_or(16) as usize,
-        job_timeout: f.duration("job_timeout", errors),
-    };
-    if limits.max_text_bytes == 0 {
-        errors.push("limits.max_text_bytes", "must be at least 1 byte");
-    }
-    f.finish(LIMIT_KEYS, errors);
-    limits
 }
 
 pub(crate) fn gateway(fields: Option<Fields>, errors: &mut Errors) -> Gateway {
@@ -368,6 +351,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
                 .ok()
         })
         .collect();
+    let max_redirects = f.uint("max_redirects", 0..=10, errors).unwrap_or(0) as u32;
     let kv_namespace = f.string("kv_namespace", errors);
     let enabled = f.bool("enabled", errors).unwrap_or(true);
     let config = f.json("config", errors).unwrap_or_else(|| serde_json::json!({}));
@@ -392,6 +376,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         name,
         phase,
         allowed_hosts,
+        max_redirects,
         enabled,
         config,
     })

@@ -36,7 +36,7 @@ phase  = "post"
 
 fn services() -> Services {
     let engine = StageEngine::new(&EngineOptions { max_instances: 64, ..EngineOptions::default() }).unwrap();
-    Services { engine, http: Arc::new(HttpClient::default()), kv: KvStore::memory() }
+    Services::new(engine, Arc::new(HttpClient::default()), KvStore::memory())
 }
 
 fn request() -> Request {
@@ -58,7 +58,7 @@ async fn setup() -> (Stage, Pipeline, TranslationJob) {
     let tidy_spec = config.stages.iter().find(|s| s.name == "tidy").unwrap();
     let plugin =
         plugins.get(&services.engine, "postprocess", lingo_bundled::find("postprocess").unwrap().wasm).unwrap();
-    let stage = Stage::new(tidy_spec, plugin, "bench", services.clone());
+    let stage = Stage::new(tidy_spec, plugin, bench_wall(&services), services.clone());
     let job = TranslationJob {
         text: "ㅋㅋㅋ".into(),
         target_languages: vec!["en".into()],
@@ -71,7 +71,7 @@ async fn setup() -> (Stage, Pipeline, TranslationJob) {
     hit.translation = None;
     let cache_spec = config.stages.iter().find(|s| s.name == "cache").unwrap();
     let cache_plugin = plugins.get(&services.engine, "cache", lingo_bundled::find("cache").unwrap().wasm).unwrap();
-    Stage::new(cache_spec, cache_plugin, "bench", services.clone())
+    Stage::new(cache_spec, cache_plugin, bench_wall(&services), services.clone())
         .remember("bench", &hit, "lol", "seed")
         .await
         .0
@@ -128,3 +128,8 @@ criterion_group! {
     targets = bench
 }
 criterion_main!(benches);
+
+/// A wall as wide as the engine, so only the stage call is measured.
+fn bench_wall(services: &Services) -> lingo_engine::Wall {
+    lingo_engine::Wall::new("bench", lingo_config::JobLimits::default(), 64, services.hits.clone())
+}

@@ -30,6 +30,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct EngineOptions {
     /// Stage instances alive at once; calls beyond it wait for a free one.
     pub max_instances: u32,
+    /// The worker's slots in all: a tenant holding `n` of them gets
+    /// `n / pool_slots` of the instances ([`StageEngine::tenant_share`]).
+    pub pool_slots: usize,
     /// The largest memory cap any stage may have.
     pub max_memory: u64,
     /// Where compiled components are kept between runs; `None` disables.
@@ -42,6 +45,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             max_instances: 1024,
+            pool_slots: 256,
             max_memory: 64 << 20,
             cache_dir: CompileCache::default_dir(),
             cpu_accounting: false,
@@ -58,6 +62,8 @@ pub struct StageEngine {
     pub(crate) cache: Option<Arc<CompileCache>>,
     pub(crate) wasi: Arc<WasiContexts>,
     pub(crate) cpu_accounting: bool,
+    max_instances: usize,
+    pool_slots: usize,
     /// Kept so the epoch thread lives as long as any clone of the engine.
     _ticker: Arc<Ticker>,
 }
@@ -78,7 +84,15 @@ impl StageEngine {
             cache,
             wasi: Arc::default(),
             cpu_accounting: options.cpu_accounting,
+            max_instances: options.max_instances as usize,
+            pool_slots: options.pool_slots.max(1),
         })
+    }
+
+    /// The instances a tenant holding `slots` of the pool's slots may hold
+    /// at once: its share of the pool, at least one.
+    pub fn tenant_share(&self, slots: usize) -> usize {
+        (self.max_instances * slots / self.pool_slots).clamp(1, self.max_instances)
     }
 }
 

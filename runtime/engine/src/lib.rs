@@ -8,6 +8,8 @@
 //!   its memory cap, deadline and permissions;
 //! - [`capabilities`]: `http`, `kv` and `log`, the only doors out of a stage;
 //! - [`pipeline`]: a job through pre, translate and post stages;
+//! - [`wall`]: a tenant's share of the process (instances) and the count
+//!   of the limits it hit;
 //! - [`cpu`]: the opt-in count of the CPU each stage call and host call used.
 //!
 //! It knows nothing of Bull: a job is a [`pipeline::TranslationJob`] in and
@@ -22,8 +24,10 @@ pub mod pipeline;
 pub mod plugin;
 pub mod stage;
 mod state;
+pub mod wall;
 
 pub use engine::{EngineOptions, StageEngine};
 pub use pipeline::{Failure, JobFailed, JobReport, Pipeline, TranslationJob};
 pub use plugin::{Plugin, PluginError, Plugins};
 pub use stage::{Services, Stage, StageFailure, StageFault};
+pub use wall::{Limit, LimitHits, Wall};

@@ -16,6 +16,7 @@ use crate::cpu::{HostCpu, StageCpu, metered};
 use crate::engine::{EPOCH_TICK, StageEngine};
 use crate::plugin::Plugin;
 use crate::state::StageState;
+use crate::wall::{Limit, LimitHits, Wall};
 
 /// Largest value a stage may put in `kv`.
 const MAX_KV_VALUE: usize = 1 << 20;
@@ -73,7 +74,7 @@ impl fmt::Display for StageFailure {
 }
 
 /// The process-wide services every stage shares: the engine, the one HTTP
-/// client, the `kv` backend.
+/// client, the `kv` backend, and the count of limits hit per tenant.
 #[derive(Clone)]
 pub struct Services {
     /// The wasmtime engine.
@@ -82,6 +83,15 @@ pub struct Services {
     pub http: Arc<HttpClient>,
     /// The `kv` backend.
     pub kv: KvStore,
+    /// How often each tenant hit each limit.
+    pub hits: Arc<LimitHits>,
+}
+
+impl Services {
+    /// Services over `engine`, `http` and `kv`, with no limit hit yet.
+    pub fn new(engine: StageEngine, http: Arc<HttpClient>, kv: KvStore) -> Self {
+        Self { engine, http, kv, hits: Arc::default() }
+    }
 }
 
 /// A stage ready to be called.
@@ -99,9 +109,11 @@ pub struct Stage {
     timeout: Duration,
     memory: u64,
     allowed: Arc<[lingo_config::AllowedHost]>,
+    max_redirects: u32,
     /// Its `kv`, already scoped to the tenant and namespace: each call clones it.
     kv: Kv,
-    tenant: Arc<str>,
+    /// The tenant's share of the process and its limits.
+    wall: Wall,
     services: Services,
 }
 
@@ -118,8 +130,8 @@ enum Reply {
 }
 
 impl Stage {
-    /// A stage from its spec and its loaded plugin, running for `tenant`.
-    pub fn new(spec: &StageSpec, plugin: Arc<Plugin>, tenant: &str, services: Services) -> Self {
+    /// A stage from its spec and its loaded plugin, running inside `wall`.
+    pub fn new(spec: &StageSpec, plugin: Arc<Plugin>, wall: Wall, services: Services) -> Self {
         Self {
             name: spec.name.as_str().into(),
             phase: spec.phase,
@@ -130,8 +142,9 @@ impl Stage {
             timeout: spec.timeout,
             memory: spec.memory,
             allowed: spec.allowed_hosts.clone().into(),
-            kv: Kv::new(services.kv.clone(), tenant, &spec.kv_namespace, MAX_KV_VALUE),
-            tenant: tenant.into(),
+            max_redirects: spec.max_redirects,
+            kv: Kv::new(services.kv.clone(), &wall, &spec.kv_namespace, MAX_KV_VALUE),
+            wall,
             services,
         }
     }
@@ -150,11 +163,47 @@ impl Stage {
     pub async fn process(&self, job_id: &str, request: &Request) -> (Result<Outcome, StageFailure>, Option<StageCpu>) {
         let (reply, cpu) = self.call(job_id, Call::Process(request)).await;
         let result = match reply {
-            Ok(Reply::Process(result)) => result.map_err(StageFailure::Error),
+            Ok(Reply::Process(Ok(outcome))) => self.bounded(outcome),
+            Ok(Reply::Process(Err(error))) => Err(StageFailure::Error(self.cut_error(error))),
             Ok(_) => unreachable!("process answers process"),
             Err(fault) => Err(StageFailure::Fault(fault)),
         };
         (result, cpu)
+    }
+
+    /// The outcome, unless its text is over `limits.max_translation_bytes`.
+    fn bounded(&self, outcome: Outcome) -> Result<Outcome, StageFailure> {
+        let max = self.wall.limits.max_translation_bytes;
+        match &outcome {
+            Outcome::Translated(text) | Outcome::Rewritten(text) if text.len() > max => {
+                self.wall.hit(Limit::TranslationBytes, 1);
+                Err(StageFailure::Error(StageError::Fatal(format!(
+                    "produced {} bytes of text; the limit is {max} (limits.max_translation_bytes)",
+                    text.len()
+                ))))
+            }
+            _ => Ok(outcome),
+        }
+    }
+
+    /// The error with its message cut to `limits.max_error_bytes`.
+    fn cut_error(&self, error: StageError) -> StageError {
+        let max = self.wall.limits.max_error_bytes;
+        let cut = |message: String| {
+            if message.len() <= max {
+                return message;
+            }
+            self.wall.hit(Limit::ErrorBytes, 1);
+            crate::wall::cut(&message, max).into_owned()
+        };
+        match error {
+            StageError::Retryable(m) => StageError::Retryable(cut(m)),
+            StageError::Fatal(m) => StageError::Fatal(cut(m)),
+            StageError::RateLimited(mut r) => {
+                r.message = cut(r.message);
+                StageError::RateLimited(r)
+            }
+        }
     }
 
     /// Tells the stage what a later stage translated; with the call's CPU
@@ -168,7 +217,7 @@ impl Stage {
     ) -> (Result<(), StageFailure>, Option<StageCpu>) {
         let (reply, cpu) = self.call(job_id, Call::Remember(request, translation, producer)).await;
         let result = match reply {
-            Ok(Reply::Remember(result)) => result.map_err(StageFailure::Error),
+            Ok(Reply::Remember(result)) => result.map_err(|e| StageFailure::Error(self.cut_error(e))),
             Ok(_) => unreachable!("remember answers remember"),
             Err(fault) => Err(StageFailure::Fault(fault)),
         };
@@ -177,6 +226,8 @@ impl Stage {
 
     async fn call(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<StageCpu>) {
         let engine = &self.services.engine;
+        // The tenant's slice first: a tenant that fans out waits on its own.
+        let _share = self.wall.instances.acquire().await.expect("tenant semaphore open");
         let _instance = engine.instances.acquire().await.expect("instance semaphore open");
         let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_fresh_store(job_id, call)).await;
         (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)))
@@ -228,6 +279,7 @@ impl Stage {
             Ok(Err(err)) => Err(classify(&err, store.data(), self.timeout)),
         };
         let state = store.into_data();
+        state.log.report_dropped();
         let host = state.host_cpu;
         engine.wasi.give_back(state.into_wasi());
         (result, host)
@@ -235,10 +287,17 @@ impl Stage {
 
     fn state(&self, job_id: &str, deadline: Instant) -> StageState {
         let services = &self.services;
-        let http =
-            Http { client: services.http.clone(), allowed: self.allowed.clone(), deadline, stage: self.name.clone() };
+        let http = Http {
+            client: services.http.clone(),
+            allowed: self.allowed.clone(),
+            deadline,
+            stage: self.name.clone(),
+            max_redirects: self.max_redirects,
+            requests_left: Arc::new(self.wall.limits.max_http_requests.into()),
+            wall: self.wall.clone(),
+        };
         let kv = self.kv.clone();
-        let log = Log { job_id: job_id.into(), stage: self.name.clone(), tenant: self.tenant.clone() };
+        let log = Log::new(job_id, self.name.clone(), &self.wall);
         StageState::new(
             services.engine.wasi.take(),
             http,

@@ -50,6 +50,9 @@ pub enum Command {
         /// The worker's admin address.
         #[arg(long, env = "LINGO_ADMIN", default_value = "127.0.0.1:9464")]
         admin: SocketAddr,
+        /// The worker's `admin_token`, if it has one.
+        #[arg(long, env = "LINGO_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Show a running worker's health, tenants and last reload.
     Status {

@@ -120,6 +120,11 @@ impl Host {
         self.worker.admin_listen
     }
 
+    /// The token `POST /reload` must carry, if one is set.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.worker.admin_token.as_deref()
+    }
+
     /// The files whose change `--watch` reloads on.
     pub async fn watched_files(&self) -> Vec<PathBuf> {
         let state = self.state.lock().await;
@@ -296,6 +301,7 @@ impl Host {
             queued,
             last_reload_ok: state.last_refusal.is_none(),
             reloads: (state.applied, state.refused),
+            limit_hits: self.services.hits.snapshot().into_iter().map(|(t, limit, n)| (t, limit.label(), n)).collect(),
         };
         drop(state);
         self.metrics.render(&snapshot)

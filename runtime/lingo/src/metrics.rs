@@ -74,6 +74,8 @@ pub struct Snapshot {
     pub last_reload_ok: bool,
     /// Reloads applied and refused since start.
     pub reloads: (u64, u64),
+    /// Per tenant and limit: how often it was hit since start.
+    pub limit_hits: Vec<(String, &'static str, u64)>,
 }
 
 /// One job's figures, as the translator reports them.
@@ -224,6 +226,12 @@ impl Metrics {
             snapshot.queued.iter().map(|(t, n)| (format!("tenant=\"{t}\""), n.to_string())).collect(),
         );
         family(
+            "lingo_limit_hits_total",
+            "counter",
+            "Times a tenant's stage ran into a limit (output, log, HTTP, kv), by the limit's config key.",
+            snapshot.limit_hits.iter().map(|(t, limit, n)| (format!("tenant=\"{t}\",limit=\"{limit}\""), n.to_string())).collect(),
+        );
+        family(
             "lingo_config_reloads_total",
             "counter",
             "Config reloads, applied or refused.",
@@ -279,10 +287,12 @@ mod tests {
             queued: vec![("acme".into(), 42)],
             last_reload_ok: true,
             reloads: (2, 1),
+            limit_hits: vec![("beta".into(), "max_log_lines", 7)],
         });
         for line in [
             "lingo_jobs_total{tenant=\"acme\",outcome=\"completed\"} 2",
             "lingo_jobs_total{tenant=\"beta\",outcome=\"failed\"} 1",
+            "lingo_limit_hits_total{tenant=\"beta\",limit=\"max_log_lines\"} 7",
             "lingo_stage_calls_total{tenant=\"acme\",stage=\"cache\"} 2",
             "lingo_stage_seconds_total{tenant=\"acme\",stage=\"vllm\"} 0.200000",
             "lingo_cache_hit_ratio{tenant=\"acme\"} 0.5000",

@@ -24,8 +24,13 @@ pub enum KvBackend {
 pub async fn build(worker: &lingo_config::Worker, kv: KvBackend) -> anyhow::Result<Services> {
     let max_memory = MAX_STAGE_MEMORY;
     let max_instances = (worker.concurrency * 4).clamp(64, 4096) as u32;
-    let options =
-        EngineOptions { max_instances, max_memory, cpu_accounting: worker.cpu_accounting, ..EngineOptions::default() };
+    let options = EngineOptions {
+        max_instances,
+        pool_slots: worker.concurrency,
+        max_memory,
+        cpu_accounting: worker.cpu_accounting,
+        ..EngineOptions::default()
+    };
     let engine = StageEngine::new(&options).context("starting the WebAssembly engine")?;
     let kv = match kv {
         KvBackend::Memory => KvStore::memory(),
@@ -36,7 +41,8 @@ pub async fn build(worker: &lingo_config::Worker, kv: KvBackend) -> anyhow::Resu
     // Every slot may wait on the same backend at once (1,000 slots on one
     // vLLM); fewer permits would queue jobs behind the cap instead of the LLM.
     let per_backend = worker.concurrency.max(256);
-    Ok(Services { engine, http: Arc::new(HttpClient::new(1 << 20, per_backend)), kv })
+    let http = HttpClient::new(1 << 20, per_backend).forbid(unreachable_from_stages(worker).await);
+    Ok(Services::new(engine, Arc::new(http), kv))
 }
 
 /// Loads `config`'s stages on `services`, turning config errors into one
@@ -46,4 +52,23 @@ pub async fn load_pipeline(config: &lingo_config::Pipeline, services: &Services)
     Pipeline::load(config, &config.worker.tenant, services, &plugins)
         .await
         .map_err(|errors| anyhow::anyhow!("{errors}"))
+}
+
+/// The worker's own addresses, which no stage may reach whatever its
+/// `allowed_hosts` says: the admin listener (metrics of every tenant,
+/// `POST /reload`) and the Redis servers of the queue and of `kv`.
+async fn unreachable_from_stages(worker: &lingo_config::Worker) -> Vec<std::net::SocketAddr> {
+    let mut addresses: Vec<std::net::SocketAddr> = worker.admin_listen.into_iter().collect();
+    for url in [&worker.redis_url, &worker.kv_url] {
+        let Ok(client) = redis::Client::open(url.as_str()) else { continue };
+        if let redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } =
+            client.get_connection_info().addr()
+        {
+            let port = *port;
+            if let Ok(found) = tokio::net::lookup_host((host.as_str(), port)).await {
+                addresses.extend(found);
+            }
+        }
+    }
+    addresses
 }

@@ -16,6 +16,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use tokio_util::sync::CancellationToken;
 
+use crate::job::{FREE_RATE_LIMITS, RATE_LIMITED_FIELD, clamp_wait, rate_limits_spent};
 use crate::{Job, JobError, Processor, QueueError, QueueSettings, TenantSlots};
 
 /// How long to wait before fetching again after a fetch failed (ms).
@@ -73,8 +74,12 @@ impl Worker {
             let (worker, slots) = (worker.clone(), slots_for_events.clone());
             async move {
                 while let Some(event) = worker.next_event().await {
-                    if matches!(event, bullmq::worker::WorkerEvent::Drained) {
-                        slots.set_backlogged(false);
+                    match event {
+                        bullmq::worker::WorkerEvent::Drained => slots.set_backlogged(false),
+                        bullmq::worker::WorkerEvent::Stalled { job_id } => {
+                            tracing::warn!(job.id = %job_id, "stalled job moved back to wait")
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -138,7 +143,14 @@ async fn process<P: Processor>(context: JobShared<P>, job: bullmq::Job) -> Resul
             };
         }
     };
-    let result = processor.process(&ours, slot.index()).await;
+    let result = match failures.stored_data(&job).await {
+        Err(reason) => {
+            tracing::warn!(job.id = %ours.id, "[slot-{}] job {} has bad data: {reason}", slot.index(), ours.id);
+            Err(JobError::Fatal(reason))
+        }
+        Ok(Some(raw)) => processor.process(&Job { data: raw, ..ours.clone() }, slot.index()).await,
+        Ok(None) => processor.process(&ours, slot.index()).await,
+    };
     drop(slot);
     match result {
         Ok(value) => Ok(value),
@@ -151,7 +163,14 @@ async fn process<P: Processor>(context: JobShared<P>, job: bullmq::Job) -> Resul
             Err(BullMqError::ProcessingError(message))
         }
         Err(JobError::RateLimited { message, retry_after }) => {
-            let due = now_ms() + retry_after.as_millis() as u64;
+            let runs = failures.count_rate_limit(&job).await;
+            if runs > FREE_RATE_LIMITS {
+                let message = rate_limits_spent(&message, runs);
+                failures.record(&job, &message).await;
+                return Err(BullMqError::ProcessingError(message));
+            }
+            let retry_after = clamp_wait(retry_after);
+            let due = now_ms().saturating_add(retry_after.as_millis() as u64);
             match job.move_to_delayed(due).await {
                 Ok(()) => {
                     tracing::debug!(job.id = %ours.id, ?retry_after, "rate limited: back to delayed");
@@ -200,6 +219,38 @@ struct Failures {
 }
 
 impl Failures {
+    /// Counts one more rate-limited run of `job` in its hash; how many so
+    /// far. Should Redis not answer, the run is counted as free.
+    async fn count_rate_limit(&self, job: &bullmq::Job) -> u32 {
+        let key = format!("{}{}", self.key_prefix, job.id());
+        let mut command = redis::cmd("HINCRBY");
+        command.arg(&key).arg(RATE_LIMITED_FIELD).arg(1);
+        command.query_async::<u32>(&mut self.con.clone()).await.unwrap_or(0)
+    }
+
+    /// The job's data as stored, when the crate's reading of it cannot be
+    /// trusted; or why it cannot be processed at all. The crate reads the
+    /// hash lossily and turns data it cannot parse into `null`; only then,
+    /// or when the text holds U+FFFD (the mark of a lossy read), is the
+    /// field read again, as bytes, so the failure says exactly what is wrong
+    /// (missing, not UTF-8, not JSON) instead of "found null".
+    async fn stored_data(&self, job: &bullmq::Job) -> Result<Option<String>, String> {
+        let data = job.data();
+        let lossy = data.get("text").and_then(|t| t.as_str()).is_some_and(|t| t.contains('\u{FFFD}'));
+        if !data.is_null() && !lossy {
+            return Ok(None);
+        }
+        let key = format!("{}{}", self.key_prefix, job.id());
+        let mut read = redis::cmd("HGET");
+        read.arg(&key).arg("data");
+        // Cannot look: let the processor judge what the crate gave.
+        let Ok(raw) = read.query_async::<Option<Vec<u8>>>(&mut self.con.clone()).await else { return Ok(None) };
+        match crate::job::undecodable(raw.as_deref()) {
+            Some(reason) => Err(reason),
+            None => Ok(raw.map(|bytes| String::from_utf8(bytes).expect("checked UTF-8"))),
+        }
+    }
+
     /// Best effort: a failure to record is logged, and the job's outcome
     /// is still handed to the crate.
     async fn record(&self, job: &bullmq::Job, reason: &str) {

@@ -41,9 +41,51 @@ pub enum JobError {
     },
 }
 
+/// The wait a rate limit may ask for is clamped to this range: a backend's
+/// `Retry-After: 0` must not spin a job hundreds of times a second, and a
+/// huge one must not park it in delayed for ever.
+pub const RATE_LIMIT_WAIT: std::ops::RangeInclusive<Duration> = Duration::from_millis(500)..=Duration::from_secs(300);
+
+/// Rate-limited runs a job gets without spending an attempt; from the next
+/// one on, a rate limit counts as a failed attempt, so a backend that never
+/// stops refusing ends in the job's own `attempts` instead of a loop.
+pub const FREE_RATE_LIMITS: u32 = 20;
+
+/// The job hash field where lingo counts a job's rate-limited runs (both
+/// protocols' Node workers ignore fields they do not know).
+pub(crate) const RATE_LIMITED_FIELD: &str = "lingoRateLimited";
+
+/// `retry_after`, within [`RATE_LIMIT_WAIT`].
+pub(crate) fn clamp_wait(retry_after: Duration) -> Duration {
+    retry_after.clamp(*RATE_LIMIT_WAIT.start(), *RATE_LIMIT_WAIT.end())
+}
+
+/// The failed attempt's reason a rate limit becomes once the job has had
+/// its free ones.
+pub(crate) fn rate_limits_spent(message: &str, runs: u32) -> String {
+    format!("{message} (rate limited {runs} times; this run counts as a failed attempt)")
+}
+
 /// Runs one job. Implemented by the worker glue; the queue adapters call it
 /// once per job, concurrently up to their slot count.
 pub trait Processor: Send + Sync + 'static {
     /// Processes `job`; `slot` is the concurrency slot running it (for logs).
     fn process(&self, job: &Job, slot: usize) -> impl Future<Output = Result<serde_json::Value, JobError>> + Send;
+}
+
+/// Why stored job data cannot be handed to a processor: missing, or not
+/// UTF-8 text. `None` when it is text (whether it is good JSON is the
+/// processor's to say).
+pub(crate) fn undecodable(raw: Option<&[u8]>) -> Option<String> {
+    let Some(raw) = raw else {
+        return Some("the job has no `data` field (its hash was written without one)".into());
+    };
+    match std::str::from_utf8(raw) {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "job data is not UTF-8 text: byte {} of {} is not valid UTF-8 (the producer wrote raw bytes)",
+            e.valid_up_to(),
+            raw.len()
+        )),
+    }
 }

@@ -2,6 +2,12 @@
 //! ("ㅋㅋㅋ", "lol"): when a unit with the same text, source and target is
 //! already being translated by this pipeline, later jobs wait for its result
 //! instead of asking the LLM again.
+//!
+//! A computation lives exactly as long as some caller still waits for it.
+//! The map holds only a weak handle: when the last caller goes away (its job
+//! hit `job_timeout`, or its worker is stopping), the computation is dropped
+//! on the spot, with the stage instance and the backend request it held, and
+//! its entry is removed. Nothing is left parked for a caller that never comes.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,18 +16,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
+use futures::future::{BoxFuture, WeakShared};
+
+type Inflight<K, V> = Arc<Mutex<HashMap<K, Entry<V>>>>;
+
+/// A computation in flight, as the map knows it.
+struct Entry<V> {
+    /// Tells this computation apart from a later one under the same key.
+    id: u64,
+    running: WeakShared<BoxFuture<'static, V>>,
+}
 
 /// In-flight computations by key.
 pub struct Coalescer<K, V: Clone> {
-    inflight: Arc<Mutex<HashMap<K, Shared<BoxFuture<'static, V>>>>>,
+    inflight: Inflight<K, V>,
+    next_id: AtomicU64,
     joined: AtomicU64,
 }
 
 impl<K: Hash + Eq + Clone + Send + 'static, V: Clone + Send + Sync + 'static> Coalescer<K, V> {
     /// An empty coalescer.
     pub fn new() -> Self {
-        Self { inflight: Arc::default(), joined: AtomicU64::new(0) }
+        Self { inflight: Arc::default(), next_id: AtomicU64::new(0), joined: AtomicU64::new(0) }
     }
 
     /// The result of `compute` for `key`, shared with every caller that asks
@@ -38,20 +54,20 @@ impl<K: Hash + Eq + Clone + Send + 'static, V: Clone + Send + Sync + 'static> Co
     {
         let (shared, joined) = {
             let mut inflight = self.inflight.lock().expect("coalescer lock");
-            match inflight.get(&key) {
-                Some(running) => (running.clone(), true),
+            match inflight.get(&key).and_then(|entry| entry.running.upgrade()) {
+                Some(running) => (running, true),
                 None => {
-                    // The computation forgets itself when done, even if the
-                    // caller that started it has gone away meanwhile.
-                    let (map, done) = (self.inflight.clone(), key.clone());
+                    let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                    // Removes the entry when the computation ends or is dropped.
+                    let forget = Forget { map: self.inflight.clone(), key: Some(key.clone()), id };
                     let shared = async move {
-                        let value = compute.await;
-                        map.lock().expect("coalescer lock").remove(&done);
-                        value
+                        let _forget = forget;
+                        compute.await
                     }
                     .boxed()
                     .shared();
-                    inflight.insert(key.clone(), shared.clone());
+                    let running = shared.downgrade().expect("a shared future not yet polled");
+                    inflight.insert(key, Entry { id, running });
                     (shared, false)
                 }
             }
@@ -66,11 +82,34 @@ impl<K: Hash + Eq + Clone + Send + 'static, V: Clone + Send + Sync + 'static> Co
     pub fn joined(&self) -> u64 {
         self.joined.load(Ordering::Relaxed)
     }
+
+    /// How many computations are in flight.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.lock().expect("coalescer lock").len()
+    }
 }
 
 impl<K: Hash + Eq + Clone + Send + 'static, V: Clone + Send + Sync + 'static> Default for Coalescer<K, V> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Removes a computation's own entry (not a later one's under the same key)
+/// when the computation finishes or is dropped unfinished.
+struct Forget<K: Hash + Eq, V> {
+    map: Inflight<K, V>,
+    key: Option<K>,
+    id: u64,
+}
+
+impl<K: Hash + Eq, V> Drop for Forget<K, V> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&key).is_some_and(|entry| entry.id == self.id) {
+            map.remove(&key);
+        }
     }
 }
 
@@ -103,5 +142,36 @@ mod tests {
         // Done computations are forgotten: the next call computes again.
         let (value, joined) = coalescer.run("lol", async { 8 }).await;
         assert_eq!((value, joined), (8, false));
+    }
+
+    /// What a job cut by `job_timeout` leaves behind: nothing. The
+    /// computation, and whatever it held, goes with its last caller.
+    #[tokio::test]
+    async fn a_computation_nobody_waits_for_is_dropped_at_once() {
+        let coalescer = Coalescer::<&str, u32>::new();
+        let held = Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = held.clone().try_acquire_owned().unwrap();
+        let call = coalescer.run("slow", async move {
+            let _permit = permit;
+            std::future::pending::<u32>().await
+        });
+        let timed_out = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+        assert!(timed_out.is_err());
+        assert_eq!(held.available_permits(), 1, "the dropped computation gave its permit back");
+        assert_eq!(coalescer.in_flight(), 0, "and left no entry behind");
+        let (value, joined) = coalescer.run("slow", async { 3 }).await;
+        assert_eq!((value, joined), (3, false));
+    }
+
+    #[tokio::test]
+    async fn a_computation_goes_on_while_one_caller_still_waits() {
+        let coalescer = Coalescer::<&str, u32>::new();
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let first = coalescer.run("k", async move { rx.await.unwrap() });
+        let second = coalescer.run("k", async { unreachable!("joins the first") });
+        drop(first);
+        tx.send(5).unwrap();
+        assert_eq!(second.await, (5, true));
+        assert_eq!(coalescer.in_flight(), 0);
     }
 }

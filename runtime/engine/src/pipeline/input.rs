@@ -18,7 +18,13 @@ pub struct TranslationJob {
 impl TranslationJob {
     /// Parses job data (JSON text), or says exactly what is wrong with it.
     pub fn parse(data: &str, limits: &JobLimits) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(data).map_err(|e| format!("job data is not JSON: {e}"))?;
+        let value: Value = serde_json::from_str(data).map_err(|e| match e.to_string() {
+            // Valid JSON syntax that JavaScript writes (`JSON.stringify("\ud800")`) but no UTF-8 text can hold.
+            why if why.contains("escape") && has_surrogate_escape(data) => {
+                format!("job data holds a lone UTF-16 surrogate escape (like \"\\ud800\"), which is not text: {why}")
+            }
+            why => format!("job data is not JSON: {why}"),
+        })?;
         Self::from_value(&value, limits)
     }
 
@@ -90,6 +96,13 @@ fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, Str
     Ok(codes)
 }
 
+/// Whether `data` holds a `\uD800`–`\uDFFF` escape: half of a UTF-16 pair.
+fn has_surrogate_escape(data: &str) -> bool {
+    data.as_bytes().windows(4).any(|w| {
+        w[0] == b'\\' && w[1] == b'u' && w[2].eq_ignore_ascii_case(&b'd') && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+    })
+}
+
 /// Checks a BCP 47-style code (`en`, `pt-BR`, `zh-Hans`) and normalises its case.
 fn language(code: &str, field: &str) -> Result<String, String> {
     let mut parts = code.split(['-', '_']);
@@ -130,22 +143,24 @@ fn kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
 
-    const LIMITS: JobLimits = JobLimits { max_text_bytes: 16, max_targets: 2, job_timeout: None };
+    fn limits() -> JobLimits {
+        JobLimits { max_text_bytes: 16, max_targets: 2, ..JobLimits::default() }
+    }
 
     fn reason(data: &str) -> String {
-        TranslationJob::parse(data, &LIMITS).unwrap_err()
+        TranslationJob::parse(data, &limits()).unwrap_err()
     }
 
     #[test]
     fn good_job() {
         let job = TranslationJob::parse(
             r#"{"text":"안녕","targetLanguages":["EN","ja","en"],"sourceLanguage":"ko"}"#,
-            &LIMITS,
+            &limits(),
         )
         .unwrap();
         assert_eq!(job.target_languages, ["en", "ja"]);
         assert_eq!(job.source_language.as_deref(), Some("ko"));
-        let job = TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &LIMITS)
+        let job = TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &limits())
             .unwrap();
         assert_eq!(job.target_languages, ["pt-BR"]);
     }
@@ -153,6 +168,8 @@ mod tests {
     #[test]
     fn every_bad_shape_says_what_is_wrong() {
         assert!(reason("hello").starts_with("job data is not JSON"));
+        let surrogate = reason(r#"{"text":"\ud800","targetLanguages":["en"]}"#);
+        assert!(surrogate.contains("lone UTF-16 surrogate") && !surrogate.contains("not JSON"), "{surrogate}");
         assert!(reason("\"hello\"").contains("found a string"));
         assert_eq!(reason(r#"{"targetLanguages":["en"]}"#), "job data has no `text`");
         assert_eq!(reason(r#"{"text":5,"targetLanguages":["en"]}"#), "`text` must be a string, found a number");

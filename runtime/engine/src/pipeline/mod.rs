@@ -19,6 +19,7 @@ use lingo_config::{ConfigError, ConfigErrors, JobLimits, OnError, Phase, PluginR
 use crate::bindings::{Outcome, Request};
 use crate::plugin::Plugins;
 use crate::stage::{Services, Stage};
+use crate::wall::Wall;
 
 pub use coalesce::Coalescer;
 pub use input::TranslationJob;
@@ -46,22 +47,30 @@ struct Inner {
     post: Vec<Stage>,
     limits: JobLimits,
     units: Coalescer<UnitKey, UnitResult>,
+    wall: Wall,
 }
 
 impl Pipeline {
     /// Loads the enabled stages of `config` for `tenant` and runs each
     /// plugin's own config check. Every problem is reported, as config errors
     /// pointing at the stage's `plugin` or `config`.
+    ///
+    /// The stages run inside a new [`Wall`]: the tenant's share of the
+    /// engine's instances (by its slots, `config.worker.concurrency`) and
+    /// its limits. A reload loads a new pipeline and so a new wall; jobs
+    /// still running on the old one finish within the old one.
     pub async fn load(
         config: &lingo_config::Pipeline,
         tenant: &str,
         services: &Services,
         plugins: &Plugins,
     ) -> Result<Self, ConfigErrors> {
+        let instances = services.engine.tenant_share(config.worker.concurrency);
+        let wall = Wall::new(tenant, config.limits, instances, services.hits.clone());
         let mut errors = Vec::new();
         let mut stages = Vec::new();
         for spec in config.enabled_stages() {
-            match load_stage(spec, tenant, services, plugins).await {
+            match load_stage(spec, &wall, services, plugins).await {
                 Ok(stage) => stages.push(stage),
                 Err((field, message, hint)) => {
                     let error = ConfigError::new(&config.file, format!("{}.{field}", spec.path), message);
@@ -75,8 +84,14 @@ impl Pipeline {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let mut inner =
-            Inner { pre: vec![], translate: vec![], post: vec![], limits: config.limits, units: Coalescer::new() };
+        let mut inner = Inner {
+            pre: vec![],
+            translate: vec![],
+            post: vec![],
+            limits: config.limits,
+            units: Coalescer::new(),
+            wall,
+        };
         for stage in stages {
             match stage.phase {
                 Phase::Pre => inner.pre.push(stage),
@@ -95,6 +110,16 @@ impl Pipeline {
     /// How many units joined an identical one already in flight, so far.
     pub fn coalesced_units(&self) -> u64 {
         self.inner.units.joined()
+    }
+
+    /// Units being computed now.
+    pub fn units_in_flight(&self) -> usize {
+        self.inner.units.in_flight()
+    }
+
+    /// The tenant's wall this pipeline runs in.
+    pub fn wall(&self) -> &Wall {
+        &self.inner.wall
     }
 
     /// Runs `job` through the stages, within the job deadline if one is set
@@ -204,15 +229,10 @@ impl Pipeline {
 
 type LoadError = (&'static str, String, Option<String>);
 
-async fn load_stage(
-    spec: &StageSpec,
-    tenant: &str,
-    services: &Services,
-    plugins: &Plugins,
-) -> Result<Stage, LoadError> {
+async fn load_stage(spec: &StageSpec, wall: &Wall, services: &Services, plugins: &Plugins) -> Result<Stage, LoadError> {
     let (name, wasm) = plugin_bytes(&spec.plugin)?;
     let plugin = plugins.get(&services.engine, &name, &wasm).map_err(|e| ("plugin", e.to_string(), None))?;
-    let stage = Stage::new(spec, plugin, tenant, services.clone());
+    let stage = Stage::new(spec, plugin, wall.clone(), services.clone());
     stage.init().await.map_err(|why| ("config", format!("plugin `{name}` rejected its config: {why}"), None))?;
     Ok(stage)
 }

@@ -7,8 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 /// `POST /reload`: prints what was applied, or why the config was refused.
-pub async fn reload(admin: SocketAddr) -> anyhow::Result<ExitCode> {
-    let response = reqwest::Client::new().post(format!("http://{admin}/reload")).send().await.with_context(|| {
+pub async fn reload(admin: SocketAddr, token: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut request = reqwest::Client::new().post(format!("http://{admin}/reload"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.with_context(|| {
         format!("no lingo worker answers at {admin} (its `worker.admin_listen`); or send it SIGHUP")
     })?;
     let ok = response.status().is_success();

@@ -17,7 +17,7 @@ use crate::cli::Command;
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run { config, watch } => run::run(&config.config, watch).await,
-        Command::Reload { admin } => admin_client::reload(admin).await,
+        Command::Reload { admin, token } => admin_client::reload(admin, token.as_deref()).await,
         Command::Status { admin } => admin_client::status(admin).await,
         Command::Check { config } => check::check(&config.config).await,
         Command::Try { config, to, from, json, text } => {

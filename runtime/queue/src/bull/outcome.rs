@@ -3,12 +3,14 @@
 //!
 //! The error's variant decides, never its message: `Retryable` counts an
 //! attempt and retries by the job's own `attempts`/`backoff`; `Fatal` counts
-//! an attempt and fails at once; `RateLimited` goes back to delayed without
-//! counting anything.
+//! an attempt and fails at once; `RateLimited` goes back to delayed for a
+//! clamped wait without counting an attempt, [`FREE_RATE_LIMITS`] times;
+//! after that it counts as `Retryable`.
 
 use std::time::Duration;
 
 use crate::JobError;
+use crate::job::{FREE_RATE_LIMITS, clamp_wait, rate_limits_spent};
 
 use super::record::Record;
 
@@ -48,9 +50,12 @@ pub(crate) enum Next {
 /// Decides what to do with `record` after `error`.
 pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
     let (reason, retryable) = match error {
-        JobError::RateLimited { retry_after, .. } => return Plan::RateLimited(*retry_after),
-        JobError::Retryable(message) => (message, true),
-        JobError::Fatal(message) => (message, false),
+        JobError::RateLimited { retry_after, .. } if record.rate_limited < FREE_RATE_LIMITS => {
+            return Plan::RateLimited(clamp_wait(*retry_after));
+        }
+        JobError::RateLimited { message, .. } => (rate_limits_spent(message, record.rate_limited + 1), true),
+        JobError::Retryable(message) => (message.clone(), true),
+        JobError::Fatal(message) => (message.clone(), false),
     };
     let attempts_made = record.job.attempts_made.saturating_add(1);
     let next = if retryable && attempts_made < record.opts.attempts {
@@ -62,9 +67,9 @@ pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
         Next::Fail
     };
     Plan::Attempt(FailedAttempt {
-        reason: reason.clone(),
+        stacktrace: stacktrace_with(record, &reason),
+        reason,
         attempts_made,
-        stacktrace: stacktrace_with(record, reason),
         next,
     })
 }
@@ -88,7 +93,7 @@ mod tests {
 
     fn record(opts: &str, attempts_made: &str) -> Record {
         let flat = ["opts", opts, "attemptsMade", attempts_made, "stacktrace", r#"["Error: old"]"#];
-        Record::from_fields("1".into(), flat.iter().map(|s| s.to_string()).collect())
+        Record::from_fields("1".into(), flat.iter().map(|s| s.as_bytes().to_vec()).collect())
     }
 
     fn attempt(plan: Plan) -> FailedAttempt {
@@ -120,6 +125,18 @@ mod tests {
     fn fatal_fails_at_once_but_counts_the_attempt() {
         let failed = attempt(plan(&record(r#"{"attempts":5}"#, "1"), &JobError::Fatal("bad".into())));
         assert_eq!((failed.next, failed.attempts_made, failed.reason.as_str()), (Next::Fail, 2, "bad"));
+    }
+
+    #[test]
+    fn a_rate_limit_waits_within_bounds_and_is_free_only_so_often() {
+        let wait = |ms: u64| JobError::RateLimited { message: "slow".into(), retry_after: Duration::from_millis(ms) };
+        assert_eq!(plan(&record("{}", "0"), &wait(0)), Plan::RateLimited(Duration::from_millis(500)));
+        assert_eq!(plan(&record("{}", "0"), &wait(u64::MAX)), Plan::RateLimited(Duration::from_secs(300)));
+        let mut limited = record(r#"{"attempts":3}"#, "0");
+        limited.rate_limited = FREE_RATE_LIMITS;
+        let spent = attempt(plan(&limited, &wait(1000)));
+        assert_eq!((spent.next, spent.attempts_made), (Next::Retry, 1));
+        assert!(spent.reason.contains("rate limited 21 times"), "{}", spent.reason);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! A job hash as `moveToActive` returns it (spec A2): the processor's [`Job`]
 //! plus what finishing the job needs. Every value is a string on the wire and
 //! is parsed leniently, since producers of any bull version wrote it.
+//!
+//! The hash arrives as bytes: a `data` that is not UTF-8, or none at all,
+//! makes a record that says why ([`Record::unreadable`]), which the runner
+//! fails at once, instead of a reply that cannot be parsed and a job that
+//! stays locked in active forever.
 
 use crate::Job;
 
@@ -17,16 +22,27 @@ pub(crate) struct Record {
     pub priority: i64,
     /// Stack traces of earlier failed attempts, to append to.
     pub stacktrace: Vec<String>,
+    /// Why the job's data cannot be handed to the processor, if it cannot.
+    pub unreadable: Option<String>,
+    /// Runs of this job that a rate limit sent back to delayed so far.
+    pub rate_limited: u32,
 }
 
 impl Record {
     /// Builds the record of job `id` from `HGETALL` output (field, value, …).
-    pub fn from_fields(id: String, flat: Vec<String>) -> Self {
+    pub fn from_fields(id: String, flat: Vec<Vec<u8>>) -> Self {
         let (mut name, mut data, mut opts, mut stacktrace) = (None, None, None, None);
         let (mut priority, mut attempts_made, mut timestamp) = (None, None, None);
+        let (mut unreadable, mut rate_limited) = (None, None);
         let mut iter = flat.into_iter();
         while let (Some(field), Some(value)) = (iter.next(), iter.next()) {
-            match field.as_str() {
+            if field == b"data" {
+                unreadable = crate::job::undecodable(Some(&value));
+                data = String::from_utf8(value).ok();
+                continue;
+            }
+            let value = String::from_utf8_lossy(&value).into_owned();
+            match &*String::from_utf8_lossy(&field) {
                 "name" => name = Some(value),
                 "data" => data = Some(value),
                 "opts" => opts = Some(value),
@@ -34,13 +50,17 @@ impl Record {
                 "priority" => priority = number(&value),
                 "attemptsMade" => attempts_made = number(&value),
                 "timestamp" => timestamp = number(&value),
+                crate::job::RATE_LIMITED_FIELD => rate_limited = number(&value),
                 _ => {}
             }
+        }
+        if data.is_none() && unreadable.is_none() {
+            unreadable = crate::job::undecodable(None);
         }
         let opts = JobOpts::parse(opts.as_deref());
         let job = Job {
             name: name.unwrap_or_else(|| "__default__".into()),
-            data: data.unwrap_or_else(|| "{}".into()),
+            data: data.unwrap_or_default(),
             attempts_made: attempts_made.map_or(0, |n| n.max(0.0) as u32),
             timestamp: timestamp.map_or(0, |n| n.max(0.0) as u64),
             id,
@@ -51,7 +71,8 @@ impl Record {
             .into_iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             .collect();
-        Self { job, priority: priority.map_or(opts.priority, |p| p as i64), opts, stacktrace }
+        Self { job, priority: priority.map_or(opts.priority, |p| p as i64), opts, stacktrace, unreadable,
+            rate_limited: rate_limited.map_or(0, |n| n.max(0.0) as u32) }
     }
 }
 
@@ -64,8 +85,8 @@ fn number(text: &str) -> Option<f64> {
 mod tests {
     use super::Record;
 
-    fn flat(pairs: &[(&str, &str)]) -> Vec<String> {
-        pairs.iter().flat_map(|(f, v)| [f.to_string(), v.to_string()]).collect()
+    fn flat(pairs: &[(&str, &str)]) -> Vec<Vec<u8>> {
+        pairs.iter().flat_map(|(f, v)| [f.as_bytes().to_vec(), v.as_bytes().to_vec()]).collect()
     }
 
     #[test]
@@ -93,10 +114,22 @@ mod tests {
 
     #[test]
     fn missing_fields_are_defaults() {
-        let record = Record::from_fields("x".into(), Vec::new());
+        let record = Record::from_fields("x".into(), flat(&[("data", "{}")]));
         assert_eq!(record.job.name, "__default__");
         assert_eq!(record.job.attempts_made, 0);
         assert_eq!(record.opts.attempts, 1);
         assert!(record.stacktrace.is_empty());
+        assert_eq!(record.unreadable, None);
+    }
+
+    #[test]
+    fn data_that_is_not_utf8_or_missing_says_so() {
+        let mut fields = flat(&[("opts", "{}")]);
+        fields.extend([b"data".to_vec(), b"{\"text\":\"\xff\"}".to_vec()]);
+        let record = Record::from_fields("1".into(), fields);
+        let why = record.unreadable.expect("unreadable");
+        assert!(why.contains("not UTF-8") && why.contains("byte 9 of 12"), "{why}");
+        let missing = Record::from_fields("2".into(), flat(&[("opts", "{}")])).unreadable.expect("unreadable");
+        assert!(missing.contains("no `data` field"), "{missing}");
     }
 }

@@ -71,6 +71,10 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
 /// Calls the processor; a panic counts as a failed (retryable) attempt
 /// rather than leaving the job locked until the lock expires.
 async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
+    if let Some(reason) = &record.unreadable {
+        warn!(job.id = %record.job.id, slot, "[slot-{slot}] job {} has bad data: {reason}", record.job.id);
+        return Err(JobError::Fatal(reason.clone()));
+    }
     let run = AssertUnwindSafe(processor.process(&record.job, slot));
     run.catch_unwind().await.unwrap_or_else(|panic| {
         let message = panic

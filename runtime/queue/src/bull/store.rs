@@ -46,7 +46,7 @@ pub(crate) enum Fetched {
 }
 
 /// A job as `takeJob` returns it: its id, and its hash unless it vanished.
-type TakenJob = (String, Option<Vec<String>>);
+type TakenJob = (String, Option<Vec<Vec<u8>>>);
 
 fn fetched((id, fields): TakenJob) -> Fetched {
     match fields {
@@ -157,6 +157,7 @@ impl Store {
         let mut call = scripts::MOVE_TO_DELAYED.key(&k.active);
         call.key(&k.stalled).key(&k.delayed);
         call.arg(&k.base).arg(id).arg(&*self.token).arg(score).arg(due_text(score));
+        call.arg(crate::job::RATE_LIMITED_FIELD);
         self.invoke(&call).await
     }
 

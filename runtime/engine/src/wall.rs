@@ -1,0 +1,146 @@
+//! The tenant's wall: what a tenant's stages hold of the shared process,
+//! and the counts of what they were refused.
+//!
+//! Stages of one tenant share one slice of the engine's instance pool; a
+//! tenant that fans out (many targets, many retries) waits on its own slice
+//! and never on another tenant's. Every quota a call can hit (output, log,
+//! HTTP, `kv`) is counted per tenant in [`LimitHits`], so `/metrics` shows
+//! who hit what.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use lingo_config::JobLimits;
+use tokio::sync::Semaphore;
+
+/// A limit a stage call can run into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Limit {
+    /// A translation longer than `max_translation_bytes` (the job failed).
+    TranslationBytes,
+    /// An error longer than `max_error_bytes` (cut).
+    ErrorBytes,
+    /// Log lines past `max_log_lines` (dropped).
+    LogLines,
+    /// Log bytes past `max_log_bytes` (dropped).
+    LogBytes,
+    /// HTTP requests past `max_http_requests` (refused).
+    HttpRequests,
+    /// A request to a host outside `allowed_hosts`, redirects included (refused).
+    HttpDenied,
+    /// A `kv` write past `max_kv_bytes` or `max_kv_keys` (refused).
+    KvQuota,
+}
+
+impl Limit {
+    /// The label in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::TranslationBytes => "max_translation_bytes",
+            Limit::ErrorBytes => "max_error_bytes",
+            Limit::LogLines => "max_log_lines",
+            Limit::LogBytes => "max_log_bytes",
+            Limit::HttpRequests => "max_http_requests",
+            Limit::HttpDenied => "allowed_hosts",
+            Limit::KvQuota => "kv_quota",
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// How often each tenant hit each limit; process-wide, never reset.
+#[derive(Debug, Default)]
+pub struct LimitHits {
+    counts: Mutex<BTreeMap<(Arc<str>, Limit), u64>>,
+}
+
+impl LimitHits {
+    /// Counts `n` hits of `limit` by `tenant`. Hits are rare, so one lock is fine.
+    pub fn add(&self, tenant: &Arc<str>, limit: Limit, n: u64) {
+        if n > 0 {
+            *self.counts.lock().unwrap_or_else(|p| p.into_inner()).entry((tenant.clone(), limit)).or_default() += n;
+        }
+    }
+
+    /// Every count so far: (tenant, limit, hits).
+    pub fn snapshot(&self) -> Vec<(String, Limit, u64)> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.iter().map(|((tenant, limit), n)| (tenant.to_string(), *limit, *n)).collect()
+    }
+
+    /// Hits of `limit` by `tenant` so far.
+    pub fn get(&self, tenant: &str, limit: Limit) -> u64 {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.iter().find(|((t, l), _)| &**t == tenant && *l == limit).map_or(0, |(_, n)| *n)
+    }
+}
+
+/// One tenant's share of the process, for one loaded pipeline.
+#[derive(Clone)]
+pub struct Wall {
+    /// The tenant.
+    pub tenant: Arc<str>,
+    /// Its pipeline's limits, already capped by the tenant's ceilings.
+    pub limits: JobLimits,
+    /// Its slice of the engine's instance pool.
+    pub(crate) instances: Arc<Semaphore>,
+    /// Where its hits are counted.
+    pub hits: Arc<LimitHits>,
+}
+
+impl Wall {
+    /// A wall for `tenant` with `instances` stage instances at most.
+    pub fn new(tenant: &str, limits: JobLimits, instances: usize, hits: Arc<LimitHits>) -> Self {
+        Self { tenant: tenant.into(), limits, instances: Arc::new(Semaphore::new(instances.max(1))), hits }
+    }
+
+    /// Counts a hit of `limit`.
+    pub fn hit(&self, limit: Limit, n: u64) {
+        self.hits.add(&self.tenant, limit, n);
+    }
+
+    /// Instances free in this tenant's slice now.
+    pub fn free_instances(&self) -> usize {
+        self.instances.available_permits()
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, saying so.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_keeps_whole_characters_and_says_how_much_went() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("ㅋㅋㅋ", 4), "ㅋ… (6 bytes cut)");
+    }
+
+    #[test]
+    fn hits_are_counted_per_tenant_and_limit() {
+        let hits = LimitHits::default();
+        let (good, evil): (Arc<str>, Arc<str>) = ("good".into(), "evil".into());
+        hits.add(&evil, Limit::LogLines, 3);
+        hits.add(&evil, Limit::LogLines, 2);
+        hits.add(&good, Limit::KvQuota, 0);
+        assert_eq!(hits.get("evil", Limit::LogLines), 5);
+        assert_eq!(hits.snapshot().len(), 1, "a zero count is not recorded");
+    }
+}
