@@ -10,7 +10,7 @@ use lingo_config::Env;
 use lingo_devllm::{DevLlm, DevLlmOptions, Fault};
 use lingo_engine::capabilities::{HttpClient, KvStore};
 use lingo_engine::{
-    EngineOptions, Failure, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine, TranslationJob,
+    EngineOptions, Failure, JobFailed, JobReport, Limit, Pipeline, Plugins, Services, StageEngine, TranslationJob,
 };
 use lingo_testkit::RedisServer;
 
@@ -164,7 +164,7 @@ async fn kv_keys_stay_under_the_tenant_and_namespace_prefix() {
 
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("lingo:kv:*").query_async(&mut conn).await.unwrap();
     assert_eq!(keys, ["lingo:kv:acme:notes:../../other:secret"]);
 
     // Another tenant's stage with the same namespace and key sees nothing.
