@@ -10,7 +10,7 @@ use lingo_config::Env;
 use lingo_devllm::{DevLlm, DevLlmOptions, Fault};
 use lingo_engine::capabilities::{HttpClient, KvStore};
 use lingo_engine::{
-    EngineOptions, Failure, JobFailed, JobReport, Limit, Pipeline, Plugins, Services, StageEngine, TranslationJob,
+    EngineOptions, Failure, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine, TranslationJob,
 };
 use lingo_testkit::RedisServer;
 

@@ -165,7 +165,7 @@ async fn process<P: Processor>(context: JobShared<P>, job: bullmq::Job) -> Resul
         Err(JobError::RateLimited { message, retry_after }) => {
             let runs = failures.count_rate_limit(&job).await;
             if runs > FREE_RATE_LIMITS {
-                let message = rate_limits_spent(&message, runs);
+                let message = rate_limits_spent(&message);
                 failures.record(&job, &message).await;
                 return Err(BullMqError::ProcessingError(message));
             }

@@ -22,7 +22,7 @@ mod worker;
 pub use depth::waiting_jobs;
 pub use error::QueueError;
 pub use fair::{Slot, SlotPool, TenantSlots, TenantUsage};
-pub use job::{Job, JobError, Processor};
+pub use job::{FREE_RATE_LIMITS, Job, JobError, Processor, RATE_LIMIT_WAIT};
 pub use producer::{Finished, Producer};
 pub use settings::{Protocol, QueueSettings};
 pub use worker::QueueWorker;

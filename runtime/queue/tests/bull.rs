@@ -630,3 +630,57 @@ async fn idle_worker_stops_without_waiting_out_its_blocking_fetch() {
     worker.stop().await;
     assert!(stopping.elapsed() < Duration::from_secs(20), "blocked fetch was unblocked");
 }
+
+/// Before: the hash could not be read as text, the fetch failed as if Redis
+/// were down, and stalled recovery put the job back to fail again for ever,
+/// with every job behind it waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_data_that_is_not_utf8_fails_that_job_and_the_queue_goes_on() {
+    let server = RedisServer::start();
+    let mut con = connect(&server).await;
+    let processor = Recorder::new(|_, _| async { Ok(json!({ "ok": true })) });
+    let worker = start(settings(&server.url()), processor.clone()).await;
+    let bad = add(&mut con, json!({ "text": "placeholder" }), json!({ "attempts": 3 })).await;
+    let _: () = con.hset(key(&bad), "data", b"{\"text\":\"\xff\xfe\"}".as_slice()).await.unwrap();
+    let missing = add(&mut con, json!({}), json!({})).await;
+    let _: () = con.hdel(key(&missing), "data").await.unwrap();
+    // Only now may the worker see them: both ids are already in wait, so add
+    // one good job behind them and check all three.
+    let good = add(&mut con, json!({ "text": "fine" }), json!({})).await;
+
+    eventually("the good job behind them completes", finished(&con, "completed", &good).await).await;
+    eventually("the bad job failed", finished(&con, "failed", &bad).await).await;
+    eventually("the job without data failed", finished(&con, "failed", &missing).await).await;
+    let reason = field(&mut con, &bad, "failedReason").await.unwrap();
+    assert!(reason.contains("not UTF-8") && reason.contains("byte 9"), "{reason}");
+    assert_eq!(field(&mut con, &bad, "attemptsMade").await.as_deref(), Some("1"), "fails at once, whatever its attempts");
+    assert!(field(&mut con, &missing, "failedReason").await.unwrap().contains("no `data` field"));
+    assert!(processor.calls().iter().all(|job| job.id == good), "the processor never saw the bad jobs");
+    worker.stop().await;
+}
+
+/// Before: `Retry-After: 0` ran a job hundreds of times a second without
+/// spending an attempt, and a huge one parked it in delayed for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_rate_limited_without_end_spends_its_attempts_and_fails() {
+    let server = RedisServer::start();
+    let mut con = connect(&server).await;
+    let processor = Recorder::new(|_, _| async {
+        Err(JobError::RateLimited { message: "429 from the backend".into(), retry_after: Duration::ZERO })
+    });
+    let worker = start(settings(&server.url()), processor.clone()).await;
+    let id = add(&mut con, json!({}), json!({ "attempts": 2 })).await;
+
+    // 20 free runs at the 500 ms floor, then two runs that spend attempts.
+    let slow = || async { tokio::time::sleep(Duration::from_millis(50)).await };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !in_set(&mut con, "failed", &id).await {
+        assert!(Instant::now() < deadline, "the job never failed");
+        slow().await;
+    }
+    let runs = processor.calls().len();
+    assert_eq!(runs, lingo_queue::FREE_RATE_LIMITS as usize + 2, "free runs, then its 2 attempts");
+    let reason = field(&mut con, &id, "failedReason").await.unwrap();
+    assert!(reason.contains("429 from the backend (rate limited more than 20 times: each rate limit now counts as a failed attempt)"), "{reason}");
+    worker.stop().await;
+}

@@ -53,7 +53,7 @@ pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
         JobError::RateLimited { retry_after, .. } if record.rate_limited < FREE_RATE_LIMITS => {
             return Plan::RateLimited(clamp_wait(*retry_after));
         }
-        JobError::RateLimited { message, .. } => (rate_limits_spent(message, record.rate_limited + 1), true),
+        JobError::RateLimited { message, .. } => (rate_limits_spent(message), true),
         JobError::Retryable(message) => (message.clone(), true),
         JobError::Fatal(message) => (message.clone(), false),
     };
@@ -136,7 +136,7 @@ mod tests {
         limited.rate_limited = FREE_RATE_LIMITS;
         let spent = attempt(plan(&limited, &wait(1000)));
         assert_eq!((spent.next, spent.attempts_made), (Next::Retry, 1));
-        assert!(spent.reason.contains("rate limited 21 times"), "{}", spent.reason);
+        assert!(spent.reason.contains("rate limited more than 20 times"), "{}", spent.reason);
     }
 
     #[test]
