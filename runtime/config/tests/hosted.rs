@@ -148,3 +148,53 @@ pipeline = "missing.toml"
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Before: `max_targets = 256` in a tenant's own file fanned each of its
+/// jobs out to 256 units, whatever the operator wanted.
+#[test]
+fn a_tenants_own_file_cannot_raise_its_limits_past_the_operators() {
+    let dir = dir_with(&[
+        (
+            "lingo.toml",
+            r#"
+[worker]
+concurrency = 16
+[[tenant]]
+id = "evil"
+pipeline = "evil.toml"
+max_slots = 4
+[[tenant]]
+id = "trusted"
+pipeline = "evil.toml"
+queue = "trusted"
+max_slots = 4
+limits = { max_targets = 64, max_log_lines = 10 }
+"#,
+        ),
+        (
+            "evil.toml",
+            &format!(
+                "[limits]\nmax_targets = 256\nmax_text_bytes = \"64KiB\"\nmax_log_lines = 100000\nmax_kv_keys = 5\n{VLLM}"
+            ),
+        ),
+    ]);
+    let hosted = load_hosted(&dir.join("lingo.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let evil = &hosted.tenants[0].pipeline.limits;
+    assert_eq!(evil.max_targets, 16, "capped at the default: the operator allowed no more");
+    assert_eq!(evil.max_text_bytes, 4096);
+    assert_eq!(evil.max_log_lines, 100);
+    assert_eq!(evil.max_kv_keys, 5, "a tenant may lower its own limits");
+    let trusted = &hosted.tenants[1].pipeline.limits;
+    assert_eq!((trusted.max_targets, trusted.max_log_lines), (64, 10), "the operator's ceilings");
+}
+
+#[test]
+fn a_limit_out_of_range_names_its_path() {
+    let dir = dir_with(&[
+        ("lingo.toml", "[[tenant]]\nid = \"a\"\npipeline = \"a.toml\"\nlimits = { max_targets = 0, max_log_bytes = \"1TiB\" }\n"),
+        ("a.toml", VLLM),
+    ]);
+    let errors = load_hosted(&dir.join("lingo.toml")).unwrap_err().to_string();
+    assert!(errors.contains("tenant[0].limits.max_targets: expected a whole number from 1 to 256, found `0`"), "{errors}");
+    assert!(errors.contains("tenant[0].limits.max_log_bytes: expected a size from 1 byte to 16MiB"), "{errors}");
+}
