@@ -257,3 +257,35 @@ async fn gateway_serves_the_seed_load_test_and_reports_bad_requests() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// `POST /reload` changes what every tenant runs: beyond loopback it needs
+/// `worker.admin_token`, and with a token set it needs the token anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_over_http_needs_the_admin_token_beyond_loopback() {
+    let redis = RedisServer::start();
+    let (_llm, llm) = stand_in("0ms");
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = pipeline_file(dir.path(), &redis.url(), &llm);
+    let base = std::fs::read_to_string(&pipeline).unwrap();
+    let http = reqwest::Client::new();
+    for (token, header, expected) in [(None, None, 401), (Some("s3cret-admin-token"), None, 401), (Some("s3cret-admin-token"), Some("s3cret-admin-token"), 200)] {
+        let port = free_port();
+        let token_line = token.map(|t| format!("admin_token = \"{t}\"\n")).unwrap_or_default();
+        let text = base.replacen("[worker]\n", &format!("[worker]\nadmin_listen = \"0.0.0.0:{port}\"\n{token_line}"), 1);
+        std::fs::write(&pipeline, text).unwrap();
+        let _worker = spawn_worker(pipeline.to_str().unwrap(), dir.path());
+        wait_for_port(port);
+        let mut request = http.post(format!("http://127.0.0.1:{port}/reload"));
+        if let Some(header) = header {
+            request = request.bearer_auth(header);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, expected, "token {token:?}, header {header:?}: {body}");
+        if expected == 401 {
+            assert!(body.contains("admin_token"), "the refusal says what to set: {body}");
+        }
+        assert_eq!(http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().status().as_u16(), 200, "reading stays open");
+    }
+}
