@@ -118,3 +118,17 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// docs/CONFIG.md lists every numeric limit with its default.
+#[test]
+fn every_limit_is_documented_with_its_default() {
+    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIG.md")).unwrap();
+    for knob in lingo_config::limits::KNOBS {
+        let default = match knob.kind {
+            lingo_config::limits::Kind::Size => lingo_config::limits::size_text(knob.default),
+            lingo_config::limits::Kind::Count => knob.default.to_string(),
+        };
+        let row = format!("| `{}` | `{default}` |", knob.key);
+        assert!(doc.contains(&row), "docs/CONFIG.md lacks the row `{row}`");
+    }
+}
