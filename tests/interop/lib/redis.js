@@ -36,7 +36,8 @@ async function waitFor(what, probe, { ms = 10_000, every = 50 } = {}) {
 }
 
 class RedisServer {
-  constructor(port, dir) {
+  constructor(port, dir, { appendonly = false } = {}) {
+    this.appendonly = appendonly;
     this.port = port;
     this.dir = dir;
     this.url = `redis://127.0.0.1:${port}`;
@@ -45,17 +46,21 @@ class RedisServer {
     this.clients = [];
   }
 
-  /** Starts a server on a free port and waits until it answers PING. */
-  static async start() {
+  /**
+   * Starts a server on a free port and waits until it answers PING. With
+   * `appendonly`, it keeps an AOF (fsync every second, flushed on SIGTERM),
+   * so `restart()` brings its data back.
+   */
+  static async start(options = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-redis-'));
-    const server = new RedisServer(await freePort(), dir);
+    const server = new RedisServer(await freePort(), dir, options);
     await server.#spawn();
     return server;
   }
 
   async #spawn() {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
+      '--save', '', '--appendonly', this.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction'];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', resolve));
@@ -92,7 +97,7 @@ class RedisServer {
     this.process = null;
   }
 
-  /** Stops the server and starts an empty one on the same port. */
+  /** Stops the server and starts it again on the same port: empty, or from its AOF with `appendonly`. */
   async restart() {
     await this.halt();
     await this.#spawn();
