@@ -27,7 +27,7 @@ const MISBEHAVE = path.resolve(__dirname, '../../plugins/target/wasm32-wasip2/re
 
 /** Sizes of the full run and of the short one. */
 const SCALE = SHORT
-  ? { killJobs: 1500, killEveryMs: 1500, restartJobs: 600, hostileSeconds: 6, goodRate: 40, soakSeconds: 8 }
+  ? { killJobs: 3000, killEveryMs: 500, restartJobs: 600, hostileSeconds: 6, goodRate: 40, soakSeconds: 8 }
   : { killJobs: 30000, killEveryMs: 3000, restartJobs: 6000, hostileSeconds: 30, goodRate: 100, soakSeconds: 120 };
 
 const results = [];
@@ -97,7 +97,7 @@ async function audit(producer, jobs) {
 async function killLoop(protocol) {
   const scenario = `kill -9 (${protocol})`;
   const redis = await RedisServer.start();
-  const llm = await DevLlm.start({ latencyMs: 5 });
+  const llm = await DevLlm.start({ latencyMs: 20 });
   const producer = await producers[protocol].open(redis, 'faults');
   const options = { redisUrl: redis.url, protocol, queue: 'faults', llmUrl: llm.url, concurrency: 16,
     lockDuration: '2s', stalledInterval: '1s', maxStalledCount: 1000, shutdownGrace: '5s' };
@@ -126,7 +126,7 @@ async function killLoop(protocol) {
   check(scenario, 'lost', lost, lost === 0, '0');
   check(scenario, 'wrong results', wrong, wrong === 0, '0');
   check(scenario, 'failed', failed, failed === 0, '0');
-  note(scenario, 'workers killed', kills);
+  check(scenario, 'workers killed', kills, kills >= 1, '≥ 1');
   note(scenario, 'completed', completed);
   note(scenario, 'duplicate runs (re-run after a kill)', runs - jobs.length);
   note(scenario, 'duplicate runs per kill (16 slots a worker)', kills ? ((runs - jobs.length) / kills).toFixed(1) : '0');

@@ -131,5 +131,5 @@ criterion_main!(benches);
 
 /// A wall as wide as the engine, so only the stage call is measured.
 fn bench_wall(services: &Services) -> lingo_engine::Wall {
-    lingo_engine::Wall::new("bench", lingo_config::JobLimits::default(), 64, services.hits.clone())
+    lingo_engine::Wall::new("bench", lingo_config::JobLimits::default(), 64, 2, services.hits.clone())
 }

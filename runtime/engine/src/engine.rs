@@ -94,6 +94,13 @@ impl StageEngine {
     pub fn tenant_share(&self, slots: usize) -> usize {
         (self.max_instances * slots / self.pool_slots).clamp(1, self.max_instances)
     }
+
+    /// The cores on which the busy calls of a tenant holding `slots` slots
+    /// may compute at once: its share of the machine's, at least one.
+    pub fn tenant_cores(&self, slots: usize) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores * slots / self.pool_slots).clamp(1, cores)
+    }
 }
 
 fn config(options: &EngineOptions) -> Config {

@@ -16,7 +16,7 @@ use crate::cpu::{HostCpu, StageCpu, metered};
 use crate::engine::{EPOCH_TICK, StageEngine};
 use crate::plugin::Plugin;
 use crate::state::StageState;
-use crate::wall::{Limit, LimitHits, Wall};
+use crate::wall::{Limit, LimitHits, Turn, Wall};
 
 /// Largest value a stage may put in `kv`.
 const MAX_KV_VALUE: usize = 1 << 20;
@@ -237,15 +237,17 @@ impl Stage {
     async fn call_in_fresh_store(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<HostCpu>) {
         let engine = &self.services.engine;
         let deadline = Instant::now() + self.timeout;
-        let mut store = Store::new(&engine.engine, self.state(job_id, deadline));
+        let turn = self.wall.turn();
+        let mut store = Store::new(&engine.engine, self.state(job_id, deadline, turn.clone()));
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             Ok(if Instant::now() >= deadline {
                 UpdateDeadline::Interrupt
             } else {
-                // Yield through tokio so a busy guest never starves timers and I/O.
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+                // Yield through tokio so a busy guest never starves timers and
+                // I/O, and wait for the tenant's next turn at the CPU.
+                UpdateDeadline::YieldCustom(1, Box::pin(turn.next()))
             })
         });
         let run = async {
@@ -285,7 +287,7 @@ impl Stage {
         (result, host)
     }
 
-    fn state(&self, job_id: &str, deadline: Instant) -> StageState {
+    fn state(&self, job_id: &str, deadline: Instant, turn: Turn) -> StageState {
         let services = &self.services;
         let http = Http {
             client: services.http.clone(),
@@ -295,6 +297,7 @@ impl Stage {
             max_redirects: self.max_redirects,
             requests_left: Arc::new(self.wall.limits.max_http_requests.into()),
             wall: self.wall.clone(),
+            turn,
         };
         let kv = self.kv.clone();
         let log = Log::new(job_id, self.name.clone(), &self.wall);

@@ -3,16 +3,20 @@
 //!
 //! Stages of one tenant share one slice of the engine's instance pool; a
 //! tenant that fans out (many targets, many retries) waits on its own slice
-//! and never on another tenant's. Every quota a call can hit (output, log,
-//! HTTP, `kv`) is counted per tenant in [`LimitHits`], so `/metrics` shows
-//! who hit what.
+//! and never on another tenant's. The same holds for the CPU: a call that
+//! computes past its first epoch tick takes turns ([`Turn`]) with the other
+//! busy calls of its tenant, so a tenant whose guests spin holds its share
+//! of the cores and no more, however many calls it has in flight. Every
+//! quota a call can hit (output, log, HTTP, `kv`) is counted per tenant in
+//! [`LimitHits`], so `/metrics` shows who hit what.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use lingo_config::JobLimits;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A limit a stage call can run into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,14 +94,28 @@ pub struct Wall {
     pub limits: JobLimits,
     /// Its slice of the engine's instance pool.
     pub(crate) instances: Arc<Semaphore>,
+    /// Its busy calls' turns at the CPU: as many as its share of the cores.
+    turns: Arc<Semaphore>,
     /// Where its hits are counted.
     pub hits: Arc<LimitHits>,
 }
 
 impl Wall {
-    /// A wall for `tenant` with `instances` stage instances at most.
-    pub fn new(tenant: &str, limits: JobLimits, instances: usize, hits: Arc<LimitHits>) -> Self {
-        Self { tenant: tenant.into(), limits, instances: Arc::new(Semaphore::new(instances.max(1))), hits }
+    /// A wall for `tenant` with `instances` stage instances at most, whose
+    /// busy calls compute on `cores` cores at most.
+    pub fn new(tenant: &str, limits: JobLimits, instances: usize, cores: usize, hits: Arc<LimitHits>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            limits,
+            instances: Arc::new(Semaphore::new(instances.max(1))),
+            turns: Arc::new(Semaphore::new(cores.max(1))),
+            hits,
+        }
+    }
+
+    /// A new call's place in the tenant's turns; it holds none yet.
+    pub(crate) fn turn(&self) -> Turn {
+        Turn { turns: self.turns.clone(), held: Arc::default() }
     }
 
     /// Counts a hit of `limit`.
@@ -108,6 +126,41 @@ impl Wall {
     /// Instances free in this tenant's slice now.
     pub fn free_instances(&self) -> usize {
         self.instances.available_permits()
+    }
+}
+
+/// One call's turn at the CPU. A call runs its first tick freely (nearly
+/// every call ends within it); from then on it holds a turn while it
+/// computes, gives it up at every tick, and queues for the next one behind
+/// the tenant's other busy calls (the semaphore is fair). A call waiting on
+/// a backend gives its turn up meanwhile.
+#[derive(Clone)]
+pub(crate) struct Turn {
+    turns: Arc<Semaphore>,
+    held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+}
+
+impl Turn {
+    /// At an epoch tick: give the turn up, let the runtime run others, then
+    /// wait for the next turn.
+    pub fn next(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.give_up();
+        let this = self.clone();
+        async move {
+            tokio::task::yield_now().await;
+            this.take().await;
+        }
+    }
+
+    /// Gives the turn up (before waiting on I/O); whether one was held.
+    pub fn give_up(&self) -> bool {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).take().is_some()
+    }
+
+    /// Waits for a turn and holds it.
+    pub async fn take(&self) {
+        let permit = self.turns.clone().acquire_owned().await.expect("turns are never closed");
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(permit);
     }
 }
 
@@ -126,6 +179,19 @@ pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn busy_calls_of_a_tenant_take_turns() {
+        let wall = Wall::new("t", JobLimits::default(), 8, 1, Arc::default());
+        let (a, b) = (wall.turn(), wall.turn());
+        a.next().await;
+        let waiting = tokio::spawn(b.next());
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "one turn: b waits while a computes");
+        assert!(a.give_up(), "a gives its turn up to wait on I/O");
+        waiting.await.unwrap();
+        assert!(!a.give_up() && b.give_up());
+    }
 
     #[test]
     fn cut_keeps_whole_characters_and_says_how_much_went() {

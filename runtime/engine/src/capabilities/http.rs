@@ -23,7 +23,7 @@ use tokio_util::task::AbortOnDropHandle;
 use crate::bindings::lingo::pipeline::http::{Host, HttpError, Request, Response};
 use crate::cpu::metered;
 use crate::state::StageState;
-use crate::wall::{Limit, Wall};
+use crate::wall::{Limit, Turn, Wall};
 
 /// The process-wide HTTP client and its caps.
 pub struct HttpClient {
@@ -105,6 +105,8 @@ pub struct Http {
     pub requests_left: Arc<AtomicUsize>,
     /// The tenant's wall, where refusals are counted.
     pub wall: Wall,
+    /// The call's turn at the CPU, given up while it waits on a backend.
+    pub(crate) turn: Turn,
 }
 
 impl Http {
@@ -273,9 +275,15 @@ impl Host for StageState {
         // Aborted when dropped: a request lives no longer than its call.
         let counted = self.counts_cpu();
         let http = self.http.clone();
+        let turn = http.turn.clone();
+        let had_turn = turn.give_up();
         let (joined, spent) = metered(counted, async {
             let exchange = tokio::spawn(metered(counted, async move { http.send(request).await }));
-            AbortOnDropHandle::new(exchange).await
+            let joined = AbortOnDropHandle::new(exchange).await;
+            if had_turn {
+                turn.take().await;
+            }
+            joined
         })
         .await;
         self.add_host_cpu(spent);

@@ -228,6 +228,9 @@ pub struct Kv {
     max_value: usize,
     quota: Arc<Quota>,
     wall: Wall,
+    /// Set in a call's own copy once its tenant's quota refused a write:
+    /// later writes of the call are refused without asking Redis again.
+    full: Option<KvError>,
 }
 
 impl Kv {
@@ -242,6 +245,7 @@ impl Kv {
             max_value,
             quota: Arc::new(quota),
             wall: wall.clone(),
+            full: None,
         }
     }
 
@@ -284,16 +288,19 @@ impl Host for StageState {
             if value.len() > kv.max_value {
                 return Err(KvError::TooLarge(kv.max_value as u64));
             }
-            let result = match kv.key(&key) {
+            if let Some(full) = &kv.full {
+                return Err(full.clone());
+            }
+            match kv.key(&key) {
                 Ok(key) => kv.store.set(&key, value, ttl_seconds.map(Duration::from_secs), &kv.quota).await,
                 Err(e) => Err(e),
-            };
-            if matches!(&result, Err(KvError::Unavailable(m)) if m.starts_with("the tenant's kv quota")) {
-                kv.wall.hit(Limit::KvQuota, 1);
             }
-            result
         })
         .await;
+        if matches!(&result, Err(KvError::Unavailable(m)) if m.starts_with("the tenant's kv quota")) {
+            self.kv.wall.hit(Limit::KvQuota, 1);
+            self.kv.full = result.clone().err();
+        }
         self.add_host_cpu(spent);
         Ok(result)
     }

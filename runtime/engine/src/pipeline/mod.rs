@@ -65,8 +65,9 @@ impl Pipeline {
         services: &Services,
         plugins: &Plugins,
     ) -> Result<Self, ConfigErrors> {
-        let instances = services.engine.tenant_share(config.worker.concurrency);
-        let wall = Wall::new(tenant, config.limits, instances, services.hits.clone());
+        let slots = config.worker.concurrency;
+        let (instances, cores) = (services.engine.tenant_share(slots), services.engine.tenant_cores(slots));
+        let wall = Wall::new(tenant, config.limits, instances, cores, services.hits.clone());
         let mut errors = Vec::new();
         let mut stages = Vec::new();
         for spec in config.enabled_stages() {
