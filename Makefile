@@ -4,7 +4,7 @@
 CARGO ?= cargo
 LINGO := target/release/lingo
 
-.PHONY: setup build test test-rust test-plugins test-interop test-bench demo bench fmt clippy
+.PHONY: setup build test test-rust test-plugins test-interop test-faults test-faults-short test-bench demo bench fmt clippy
 
 setup:
 	@scripts/setup.sh
@@ -12,7 +12,7 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-test: build test-plugins test-rust test-interop test-bench
+test: build test-plugins test-rust test-interop test-faults-short test-bench
 
 test-rust:
 	$(CARGO) test --release --workspace
@@ -24,6 +24,15 @@ test-plugins:
 test-interop: build
 	cd tests/interop && LINGO_BIN=$(CURDIR)/$(LINGO) node --test --test-concurrency=1
 	cd examples/gateway-node && LINGO_BIN=$(CURDIR)/$(LINGO) node --test test/
+
+# The fault suite (tests/faults/): kill -9 loops, a Redis restart, a hostile
+# tenant, a soak, SIGTERM; every scenario checks its targets. The full run
+# writes docs/RELIABILITY.md (about 25 minutes); `make test` runs it short.
+test-faults: build
+	cd tests/faults && LINGO_BIN=$(CURDIR)/$(LINGO) node faults.js --out $(CURDIR)/docs/RELIABILITY.md
+
+test-faults-short: build
+	cd tests/faults && LINGO_BIN=$(CURDIR)/$(LINGO) node faults.js --short
 
 # Only the binary, unoptimised (the dev profile): a fresh clone's first
 # `make demo` waits for this build, and the release build takes twice as long.

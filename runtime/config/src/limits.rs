@@ -32,6 +32,9 @@ pub struct JobLimits {
     pub max_log_bytes: usize,
     /// HTTP requests one stage call may send (redirect hops included).
     pub max_http_requests: usize,
+    /// Linear memory the tenant's calls in flight may have, all together
+    /// (each counts its stage's `memory` cap); a call waits for room.
+    pub max_memory_in_use: usize,
     /// Bytes the tenant may keep in `kv`, keys and values, all namespaces.
     pub max_kv_bytes: usize,
     /// Keys the tenant may keep in `kv`, all namespaces.
@@ -49,6 +52,7 @@ impl Default for JobLimits {
             max_log_lines: 0,
             max_log_bytes: 0,
             max_http_requests: 0,
+            max_memory_in_use: 0,
             max_kv_bytes: 0,
             max_kv_keys: 0,
         };
@@ -141,6 +145,14 @@ pub const KNOBS: &[Knob] = &[
         kind: Kind::Count,
         what: "HTTP requests per stage call, redirect hops included",
         field: |l| &mut l.max_http_requests,
+    },
+    Knob {
+        key: "max_memory_in_use",
+        default: 1 << 30,
+        max: 1 << 36,
+        kind: Kind::Size,
+        what: "linear memory of the tenant's calls in flight, each counted at its stage's `memory` cap",
+        field: |l| &mut l.max_memory_in_use,
     },
     Knob {
         key: "max_kv_bytes",

@@ -228,6 +228,7 @@ impl Stage {
         let engine = &self.services.engine;
         // The tenant's slice first: a tenant that fans out waits on its own.
         let _share = self.wall.instances.acquire().await.expect("tenant semaphore open");
+        let _memory = self.wall.memory_room(self.memory).await;
         let _instance = engine.instances.acquire().await.expect("instance semaphore open");
         let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_fresh_store(job_id, call)).await;
         (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)))

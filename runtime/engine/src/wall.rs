@@ -96,6 +96,8 @@ pub struct Wall {
     pub(crate) instances: Arc<Semaphore>,
     /// Its busy calls' turns at the CPU: as many as its share of the cores.
     turns: Arc<Semaphore>,
+    /// MiB of linear memory its calls in flight may have (`max_memory_in_use`).
+    memory: Arc<Semaphore>,
     /// Where its hits are counted.
     pub hits: Arc<LimitHits>,
 }
@@ -109,8 +111,18 @@ impl Wall {
             limits,
             instances: Arc::new(Semaphore::new(instances.max(1))),
             turns: Arc::new(Semaphore::new(cores.max(1))),
+            memory: Arc::new(Semaphore::new(mib(limits.max_memory_in_use).max(1))),
             hits,
         }
+    }
+
+    /// Waits until the tenant's calls in flight leave room for one more
+    /// whose memory is capped at `memory` bytes; the room is held until the
+    /// returned permit drops. A cap above the whole budget takes all of it.
+    pub(crate) async fn memory_room(&self, memory: u64) -> tokio::sync::SemaphorePermit<'_> {
+        let whole = mib(self.limits.max_memory_in_use).max(1);
+        let wanted = mib(memory as usize).clamp(1, whole) as u32;
+        self.memory.acquire_many(wanted).await.expect("the memory budget is never closed")
     }
 
     /// A new call's place in the tenant's turns; it holds none yet.
@@ -162,6 +174,11 @@ impl Turn {
         let permit = self.turns.clone().acquire_owned().await.expect("turns are never closed");
         *self.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(permit);
     }
+}
+
+/// Bytes in whole MiB, rounded up.
+fn mib(bytes: usize) -> usize {
+    bytes.div_ceil(1 << 20)
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, saying so.
