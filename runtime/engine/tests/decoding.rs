@@ -74,8 +74,7 @@ proptest! {
 
     /// A good job written back as the gateway writes it decodes to itself.
     #[test]
-    fn a_good_job_round_trips(text in "[a-zㅋ가-힣 !?]{1,20}", targets in prop::collection::vec(prop::sample::select(vec!["en", "ja", "ko", "pt-BR"]), 1..4)) {
-        prop_assume!(!text.trim().is_empty());
+    fn a_good_job_round_trips(text in "[a-zㅋ가-힣!?][a-zㅋ가-힣 !?]{0,19}", targets in prop::collection::vec(prop::sample::select(vec!["en", "ja", "ko", "pt-BR"]), 1..4)) {
         let data = serde_json::json!({ "text": text, "targetLanguages": targets }).to_string();
         let job = TranslationJob::parse(&data, &limits()).unwrap();
         let again = serde_json::json!({ "text": job.text, "targetLanguages": job.target_languages, "sourceLanguage": job.source_language });
