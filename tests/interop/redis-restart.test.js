@@ -4,7 +4,8 @@
 
 const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { sleep, waitFor } = require('./lib/redis');
+const { RedisServer, sleep, waitFor } = require('./lib/redis');
+const { DevLlm } = require('./lib/devllm');
 const { Lingo, logged } = require('./lib/lingo');
 const { translationJob, expectedResult } = require('./lib/jobs');
 const { servers } = require('./lib/servers');
@@ -58,6 +59,41 @@ for (const protocol of ['bull', 'bullmq']) {
       assert.equal(counts.failed, 0);
       assert.equal(counts.active, 0);
       assert.equal(lingo.exit, null, 'lingo still running');
+    }));
+  });
+}
+
+// A job whose backend answers while Redis is away: its completion waits for
+// Redis and lands once it is back, without a second run by stalled
+// recovery. Redis keeps its data here (AOF).
+for (const protocol of ['bull', 'bullmq']) {
+  const { open } = require(`./lib/${protocol}q`);
+
+  describe(`${protocol}: a job done while Redis is away`, () => {
+    test('completes once Redis is back, run once, without waiting for stalled recovery', { timeout: 60_000 }, logged(async () => {
+      const redis = await RedisServer.start({ appendonly: true });
+      const llm = await DevLlm.start({ latencyMs: 2500 });
+      const producer = await open(redis, 'away');
+      const lingo = await Lingo.start({ redisUrl: redis.url, protocol, queue: 'away', llmUrl: llm.url,
+        lockDuration: '30s', stalledInterval: '30s' });
+      try {
+        const job = await producer.add(translationJob('while away'));
+        await waitFor('the job to start', async () => (await producer.counts()).active === 1, { every: 20 });
+        await redis.halt();
+        await sleep(3500); // the backend answers meanwhile
+        await redis.restart();
+        const finishedOn = await waitFor('the job to complete', async () => (await producer.hash(job.id)).finishedOn, { ms: 20_000 });
+        const hash = await producer.hash(job.id);
+        assert.deepEqual(JSON.parse(hash.returnvalue), expectedResult(translationJob('while away')));
+        assert.ok(Number(finishedOn) > 0);
+        assert.equal(await llm.requests(), 1, 'run once: not again by stalled recovery');
+        assert.equal(lingo.exit, null);
+      } finally {
+        await lingo.stop().catch(() => lingo.kill());
+        await producer.close().catch(() => {});
+        await llm.stop();
+        await redis.stop();
+      }
     }));
   });
 }

@@ -144,5 +144,22 @@ for (const protocol of ['bull', 'bullmq']) {
         await s.llm.setFaults({ fault: 'none' });
       }
     }));
+
+    test('429 with Retry-After 0 for ever: runs every 500 ms at most, then spends its attempts and fails', { timeout: 60_000 }, logged(async () => {
+      const { producer } = await setUp('limited-forever');
+      await s.llm.setFaults({ fault: 'status:429:0', fail_rate: 1 });
+      try {
+        const job = await producer.add(translationJob('never now'), { attempts: 2 });
+        const outcome = await settle(producer, job);
+        assert.equal(outcome.status, 'failed');
+        assert.match(outcome.reason, /rate limited more than 20 times: each rate limit now counts as a failed attempt/);
+        const begun = starts(await producer.events(job.id));
+        assert.equal(begun.length, 22, '20 free runs, then its 2 attempts');
+        const gaps = begun.slice(1, 21).map((at, k) => at - begun[k]);
+        assert.ok(Math.min(...gaps) >= 450, `a free run came ${Math.min(...gaps)} ms after the last: Retry-After 0 is clamped to 500 ms`);
+      } finally {
+        await s.llm.setFaults({ fault: 'none' });
+      }
+    }));
   });
 }

@@ -85,35 +85,47 @@ impl LimitHits {
     }
 }
 
-/// One tenant's share of the process, for one loaded pipeline.
+/// One tenant's share of the process, for one loaded pipeline: a handle,
+/// cheap to clone into every call.
 #[derive(Clone)]
-pub struct Wall {
+pub struct Wall(Arc<WallInner>);
+
+/// What a [`Wall`] holds.
+pub struct WallInner {
     /// The tenant.
     pub tenant: Arc<str>,
     /// Its pipeline's limits, already capped by the tenant's ceilings.
     pub limits: JobLimits,
     /// Its slice of the engine's instance pool.
-    pub(crate) instances: Arc<Semaphore>,
+    pub(crate) instances: Semaphore,
     /// Its busy calls' turns at the CPU: as many as its share of the cores.
     turns: Arc<Semaphore>,
     /// MiB of linear memory its calls in flight may have (`max_memory_in_use`).
-    memory: Arc<Semaphore>,
+    memory: Semaphore,
     /// Where its hits are counted.
     pub hits: Arc<LimitHits>,
+}
+
+impl std::ops::Deref for Wall {
+    type Target = WallInner;
+
+    fn deref(&self) -> &WallInner {
+        &self.0
+    }
 }
 
 impl Wall {
     /// A wall for `tenant` with `instances` stage instances at most, whose
     /// busy calls compute on `cores` cores at most.
     pub fn new(tenant: &str, limits: JobLimits, instances: usize, cores: usize, hits: Arc<LimitHits>) -> Self {
-        Self {
+        Self(Arc::new(WallInner {
             tenant: tenant.into(),
             limits,
-            instances: Arc::new(Semaphore::new(instances.max(1))),
+            instances: Semaphore::new(instances.max(1)),
             turns: Arc::new(Semaphore::new(cores.max(1))),
-            memory: Arc::new(Semaphore::new(mib(limits.max_memory_in_use).max(1))),
+            memory: Semaphore::new(mib(limits.max_memory_in_use).max(1)),
             hits,
-        }
+        }))
     }
 
     /// Waits until the tenant's calls in flight leave room for one more
