@@ -70,7 +70,7 @@ pub struct Tenant {
 const TOP_KEYS: &[&str] = &["worker", "gateway", "tenant"];
 const TENANT_KEYS: &[&str] =
     &["id", "pipeline", "queue", "max_slots", "weight", "api_keys", "jobs_per_second", "limits"];
-const TENANT_LIMIT_KEYS: &[&str] = &["memory", "stage_timeout", "job_timeout", "allowed_hosts"];
+const TENANT_LIMIT_KEYS: &[&str] = &["memory", "stage_timeout", "job_timeout", "allowed_hosts", "fresh_instances"];
 
 /// What a tenant's `limits` cap.
 #[derive(Debug, Default)]
@@ -81,6 +81,8 @@ struct Ceiling {
     allowed_hosts: Option<Vec<AllowedHost>>,
     /// Ceilings on the pipeline's `[limits]`.
     limits: Vec<(&'static Knob, usize)>,
+    /// Every stage on a new instance per call, whatever the tenant's file says.
+    fresh_instances: bool,
 }
 
 impl Hosted {
@@ -212,9 +214,10 @@ fn ceiling(mut f: Fields, errors: &mut Errors) -> Ceiling {
             .collect()
     });
     let limits = crate::limits::ceilings(&mut f, errors);
+    let fresh_instances = f.bool("fresh_instances", errors).unwrap_or(false);
     let known: Vec<&str> = TENANT_LIMIT_KEYS.iter().copied().chain(KNOBS.iter().map(|k| k.key)).collect();
     f.finish(&known, errors);
-    Ceiling { memory, stage_timeout, job_timeout, allowed_hosts, limits }
+    Ceiling { memory, stage_timeout, job_timeout, allowed_hosts, limits, fresh_instances }
 }
 
 /// Caps every stage and the job deadline by the tenant's ceiling.
@@ -228,6 +231,9 @@ fn bound(pipeline: &mut Pipeline, ceiling: &Ceiling) {
         }
         if let Some(hosts) = &ceiling.allowed_hosts {
             stage.allowed_hosts = intersect(&stage.allowed_hosts, hosts);
+        }
+        if ceiling.fresh_instances {
+            stage.instances = crate::model::Instances::Fresh;
         }
     }
     crate::limits::cap_tenant(&mut pipeline.limits, &ceiling.limits);

@@ -28,7 +28,7 @@ pub use hosted::{Hosted, Tenant};
 pub use hosts::{AllowedHost, intersect};
 pub use limits::JobLimits;
 pub use model::{
-    Gateway, MAX_STAGE_MEMORY, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker,
+    Gateway, Instances, MAX_STAGE_MEMORY, OnError, Phase, Pipeline, PluginRef, Protocol, StageSpec, Worker,
 };
 pub use units::{parse_bytes, parse_duration};
 

@@ -100,6 +100,32 @@ pub enum Phase {
     Post,
 }
 
+/// How a stage's instances serve calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instances {
+    /// An instance serves up to `max_reuse` calls of this stage for this
+    /// tenant, and is dropped at the first sign of trouble.
+    Reuse {
+        /// Calls one instance serves at most.
+        max_reuse: u32,
+    },
+    /// A new instance for every call.
+    Fresh,
+}
+
+impl Instances {
+    /// The default: reuse, 1,000 calls an instance.
+    pub const DEFAULT: Instances = Instances::Reuse { max_reuse: 1000 };
+
+    /// Calls one instance serves at most (1 when fresh).
+    pub fn max_reuse(self) -> u32 {
+        match self {
+            Instances::Reuse { max_reuse } => max_reuse,
+            Instances::Fresh => 1,
+        }
+    }
+}
+
 /// What a stage's failure does to its job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnError {
@@ -144,6 +170,8 @@ pub struct StageSpec {
     /// Redirects one request may follow, each hop checked against
     /// `allowed_hosts`; 0 hands a 3xx to the stage as it is.
     pub max_redirects: u32,
+    /// Whether an instance serves many calls or one.
+    pub instances: Instances,
     /// Its `kv` namespace (its name unless set).
     pub kv_namespace: String,
     /// Whether it runs at all.
@@ -179,6 +207,8 @@ const STAGE_KEYS: &[&str] = &[
     "memory",
     "allowed_hosts",
     "max_redirects",
+    "instances",
+    "max_reuse",
     "kv_namespace",
     "enabled",
     "config",
@@ -352,6 +382,24 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         })
         .collect();
     let max_redirects = f.uint("max_redirects", 0..=10, errors).unwrap_or(0) as u32;
+    let reuse = f.parsed("instances", "`reuse` or `fresh`", errors, |t| match t.trim() {
+        "reuse" => Some(true),
+        "fresh" => Some(false),
+        _ => None,
+    });
+    let max_reuse = f.uint("max_reuse", 1..=1_000_000, errors);
+    if max_reuse.is_some() && reuse == Some(false) {
+        errors.push_hint(
+            &f.path_of("max_reuse"),
+            "`max_reuse` has no effect with `instances = \"fresh\"`",
+            "remove it, or use `instances = \"reuse\"`",
+        );
+    }
+    let instances = match (reuse, max_reuse) {
+        (Some(false), _) => Instances::Fresh,
+        (_, Some(max_reuse)) => Instances::Reuse { max_reuse: max_reuse as u32 },
+        _ => Instances::DEFAULT,
+    };
     let kv_namespace = f.string("kv_namespace", errors);
     let enabled = f.bool("enabled", errors).unwrap_or(true);
     let config = f.json("config", errors).unwrap_or_else(|| serde_json::json!({}));
@@ -377,6 +425,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         phase,
         allowed_hosts,
         max_redirects,
+        instances,
         enabled,
         config,
     })

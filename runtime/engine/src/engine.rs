@@ -28,8 +28,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Sizing of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Stage instances alive at once; calls beyond it wait for a free one.
+    /// Stage instances in calls at once; calls beyond it wait for a free one.
     pub max_instances: u32,
+    /// Warm instances kept idle between calls, on top of `max_instances`.
+    pub max_idle: u32,
     /// The worker's slots in all: a tenant holding `n` of them gets
     /// `n / pool_slots` of the instances ([`StageEngine::tenant_share`]).
     pub pool_slots: usize,
@@ -45,6 +47,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             max_instances: 1024,
+            max_idle: 512,
             pool_slots: 256,
             max_memory: 64 << 20,
             cache_dir: CompileCache::default_dir(),
@@ -59,6 +62,8 @@ pub struct StageEngine {
     pub(crate) engine: wasmtime::Engine,
     pub(crate) linker: Arc<Linker<StageState>>,
     pub(crate) instances: Arc<Semaphore>,
+    /// The idle budget: a warm instance holds one permit while it waits.
+    pub(crate) idle: Arc<Semaphore>,
     pub(crate) cache: Option<Arc<CompileCache>>,
     pub(crate) wasi: Arc<WasiContexts>,
     pub(crate) cpu_accounting: bool,
@@ -81,6 +86,7 @@ impl StageEngine {
             engine,
             linker: Arc::new(linker),
             instances: Arc::new(Semaphore::new(options.max_instances as usize)),
+            idle: Arc::new(Semaphore::new(options.max_idle as usize)),
             cache,
             wasi: Arc::default(),
             cpu_accounting: options.cpu_accounting,
@@ -106,7 +112,8 @@ impl StageEngine {
 fn config(options: &EngineOptions) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    let instances = options.max_instances;
+    // Instances in calls and warm ones waiting for the next.
+    let instances = options.max_instances + options.max_idle;
     let mut pool = PoolingAllocationConfig::default();
     // A Rust stage is one component with one linear memory and a few core
     // instances (its module and the shims of the component model). Each

@@ -4,8 +4,8 @@
 //!   deadlines) and the linker with WASI (empty) and the capabilities;
 //! - [`plugin`]: a compiled, contract-checked, pre-instantiated component,
 //!   with a disk cache of compiled code ([`compile_cache`]);
-//! - [`stage`]: one configured stage, called in a fresh store per call with
-//!   its memory cap, deadline and permissions;
+//! - [`stage`]: one configured stage, called on a warm instance of its own
+//!   (`warm.rs`) or a new one, with its memory cap, deadline and permissions;
 //! - [`capabilities`]: `http`, `kv` and `log`, the only doors out of a stage;
 //! - [`pipeline`]: a job through pre, translate and post stages;
 //! - [`wall`]: a tenant's share of the process (instances) and the count
@@ -25,6 +25,7 @@ pub mod plugin;
 pub mod stage;
 mod state;
 pub mod wall;
+mod warm;
 
 pub use engine::{EngineOptions, StageEngine};
 pub use pipeline::{Failure, JobFailed, JobReport, Pipeline, TranslationJob};

@@ -15,8 +15,9 @@ use crate::capabilities::{Http, HttpClient, Kv, KvStore, Log};
 use crate::cpu::{HostCpu, StageCpu, metered};
 use crate::engine::{EPOCH_TICK, StageEngine};
 use crate::plugin::Plugin;
-use crate::state::StageState;
-use crate::wall::{Limit, LimitHits, Turn, Wall};
+use crate::state::{CallParts, StageState};
+use crate::wall::{Limit, LimitHits, Wall};
+use crate::warm::{Instantiated, WarmPool};
 
 /// Largest value a stage may put in `kv`.
 const MAX_KV_VALUE: usize = 1 << 20;
@@ -114,6 +115,8 @@ pub struct Stage {
     kv: Kv,
     /// The tenant's share of the process and its limits.
     wall: Wall,
+    /// Its idle instances.
+    warm: WarmPool,
     services: Services,
 }
 
@@ -145,8 +148,14 @@ impl Stage {
             max_redirects: spec.max_redirects,
             kv: Kv::new(services.kv.clone(), &wall, &spec.kv_namespace, MAX_KV_VALUE),
             wall,
+            warm: WarmPool::new(spec.instances.max_reuse(), services.engine.idle.clone()),
             services,
         }
+    }
+
+    /// Idle instances kept for later calls now.
+    pub fn idle_instances(&self) -> usize {
+        self.warm.idle()
     }
 
     /// The plugin's own check of its config.
@@ -230,66 +239,100 @@ impl Stage {
         let _share = self.wall.instances.acquire().await.expect("tenant semaphore open");
         let _memory = self.wall.memory_room(self.memory).await;
         let _instance = engine.instances.acquire().await.expect("instance semaphore open");
-        let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_fresh_store(job_id, call)).await;
+        let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_instance(job_id, call)).await;
         (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)))
     }
 
-    /// One call in a fresh store; what it answered and its host calls' CPU.
-    async fn call_in_fresh_store(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<HostCpu>) {
+    /// One call on a warm instance of this stage, or a new one; what it
+    /// answered and its host calls' CPU. `init` always runs on a new
+    /// instance that is not kept.
+    async fn call_in_instance(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<HostCpu>) {
+        let keep = !matches!(call, Call::Init);
+        let parts = self.call_parts(job_id);
+        let warm = if keep { self.warm.take() } else { None };
+        let mut instance = match warm {
+            Some(mut warm) => {
+                warm.store.data_mut().begin_call(parts);
+                warm
+            }
+            None => match self.instantiate(parts).await {
+                Ok(fresh) => fresh,
+                Err(fault) => return (Err(fault), None),
+            },
+        };
+        instance.calls += 1;
+        instance.store.set_epoch_deadline(1);
+        // Epochs stop a guest that computes; this stops one that waits.
+        let result = match tokio::time::timeout(self.timeout + 2 * EPOCH_TICK, self.invoke(&mut instance, call)).await {
+            Err(_) => Err(StageFault::Timeout(self.timeout)),
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(err)) => Err(classify(&err, instance.store.data(), self.timeout)),
+        };
+        let state = instance.store.data_mut();
+        // A kept instance must not keep its tenant's turn at the CPU.
+        state.turn.give_up();
+        state.log.report_dropped();
+        let host = state.host_cpu.take();
+        let clean = result.is_ok() && state.stderr_is_empty() && !state.limits.exceeded;
+        let dropped = if keep { self.warm.give_back(instance, clean) } else { Some(instance) };
+        if let Some(dropped) = dropped {
+            self.services.engine.wasi.give_back(dropped.store.into_data().into_wasi());
+        }
+        (result, host)
+    }
+
+    /// A new instance of the plugin, in a new store set up for one call.
+    async fn instantiate(&self, parts: CallParts) -> Result<Instantiated, StageFault> {
         let engine = &self.services.engine;
-        let deadline = Instant::now() + self.timeout;
-        let turn = self.wall.turn();
-        let mut store = Store::new(&engine.engine, self.state(job_id, deadline, turn.clone()));
+        let mut store = Store::new(&engine.engine, StageState::new(engine.wasi.take(), self.memory as usize, parts));
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline {
+        store.epoch_deadline_callback(|context| {
+            let state = context.data();
+            Ok(if Instant::now() >= state.deadline {
                 UpdateDeadline::Interrupt
             } else {
                 // Yield through tokio so a busy guest never starves timers and
                 // I/O, and wait for the tenant's next turn at the CPU.
-                UpdateDeadline::YieldCustom(1, Box::pin(turn.next()))
+                UpdateDeadline::YieldCustom(1, Box::pin(state.turn.next()))
             })
         });
-        let run = async {
-            let instance = self.plugin.pre.instance_pre().instantiate_async(&mut store).await?;
-            let (exports, config) = (&self.plugin.exports, self.config.as_str());
-            Ok::<_, wasmtime::Error>(match call {
-                Call::Init => {
-                    let init = instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut store, &exports.init)?;
-                    Reply::Init(init.call_async(&mut store, (config,)).await?.0)
-                }
-                Call::Process(request) => {
-                    let process = instance.get_typed_func::<(&str, &Request), (Result<Outcome, StageError>,)>(
-                        &mut store,
-                        &exports.process,
-                    )?;
-                    Reply::Process(process.call_async(&mut store, (config, request)).await?.0)
-                }
-                Call::Remember(request, translation, producer) => {
-                    let remember = instance.get_typed_func::<(&str, &Request, &str, &str), (Result<(), StageError>,)>(
-                        &mut store,
-                        &exports.remember,
-                    )?;
-                    Reply::Remember(remember.call_async(&mut store, (config, request, translation, producer)).await?.0)
-                }
-            })
-        };
-        // Epochs stop a guest that computes; this stops one that waits.
-        let result = match tokio::time::timeout(self.timeout + 2 * EPOCH_TICK, run).await {
-            Err(_) => Err(StageFault::Timeout(self.timeout)),
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(err)) => Err(classify(&err, store.data(), self.timeout)),
-        };
-        let state = store.into_data();
-        state.log.report_dropped();
-        let host = state.host_cpu;
-        engine.wasi.give_back(state.into_wasi());
-        (result, host)
+        match self.plugin.pre.instance_pre().instantiate_async(&mut store).await {
+            Ok(instance) => Ok(Instantiated { store, instance, calls: 0 }),
+            Err(err) => Err(classify(&err, store.data(), self.timeout)),
+        }
     }
 
-    fn state(&self, job_id: &str, deadline: Instant, turn: Turn) -> StageState {
+    /// Calls the export `call` asks for.
+    async fn invoke(&self, instance: &mut Instantiated, call: Call<'_>) -> wasmtime::Result<Reply> {
+        let Instantiated { store, instance, .. } = instance;
+        let (exports, config) = (&self.plugin.exports, self.config.as_str());
+        Ok(match call {
+            Call::Init => {
+                let init = instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut *store, &exports.init)?;
+                Reply::Init(init.call_async(&mut *store, (config,)).await?.0)
+            }
+            Call::Process(request) => {
+                let process = instance
+                    .get_typed_func::<(&str, &Request), (Result<Outcome, StageError>,)>(&mut *store, &exports.process)?;
+                Reply::Process(process.call_async(&mut *store, (config, request)).await?.0)
+            }
+            Call::Remember(request, translation, producer) => {
+                let remember = instance.get_typed_func::<(&str, &Request, &str, &str), (Result<(), StageError>,)>(
+                    &mut *store,
+                    &exports.remember,
+                )?;
+                Reply::Remember(remember.call_async(&mut *store, (config, request, translation, producer)).await?.0)
+            }
+        })
+    }
+
+    /// What belongs to one call of this stage: its deadline, turn and
+    /// capabilities.
+    fn call_parts(&self, job_id: &str) -> CallParts {
         let services = &self.services;
+        let deadline = Instant::now() + self.timeout;
+        let turn = self.wall.turn();
         let http = Http {
             client: services.http.clone(),
             allowed: self.allowed.clone(),
@@ -298,18 +341,10 @@ impl Stage {
             max_redirects: self.max_redirects,
             requests_left: Arc::new(self.wall.limits.max_http_requests.into()),
             wall: self.wall.clone(),
-            turn,
+            turn: turn.clone(),
         };
-        let kv = self.kv.clone();
         let log = Log::new(job_id, self.name.clone(), &self.wall);
-        StageState::new(
-            services.engine.wasi.take(),
-            http,
-            kv,
-            log,
-            self.memory as usize,
-            services.engine.cpu_accounting,
-        )
+        CallParts { http, kv: self.kv.clone(), log, deadline, turn, cpu_accounting: services.engine.cpu_accounting }
     }
 }
 

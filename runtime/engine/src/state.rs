@@ -1,8 +1,11 @@
-//! What a store holds for one stage call: the empty WASI context, the
-//! capabilities with this stage's permissions, and the memory limiter.
+//! What a store holds: the empty WASI context, the memory limiter, and for
+//! the call in progress its deadline, its turn at the CPU and the
+//! capabilities with this stage's permissions. A warm instance keeps its
+//! store from call to call; [`StageState::begin_call`] gives it the next
+//! call's own.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -11,11 +14,12 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::{Http, Kv, Log};
 use crate::cpu::HostCpu;
+use crate::wall::Turn;
 
 /// How much of a panic message is kept from the guest's stderr.
 const STDERR_CAPTURE: usize = 4096;
 
-/// Store data of one stage call; dropped with the store when the call ends.
+/// Store data of a stage instance: of one call, or of each call in turn.
 pub struct StageState {
     wasi: Wasi,
     /// The guest's resources (WASI streams): this call's alone.
@@ -30,14 +34,43 @@ pub struct StageState {
     pub log: Log,
     /// The CPU of this call's host calls, when the engine counts it.
     pub(crate) host_cpu: Option<HostCpu>,
+    /// When the call in progress must be over.
+    pub(crate) deadline: Instant,
+    /// The call's turn at its tenant's share of the CPU.
+    pub(crate) turn: Turn,
+}
+
+/// What belongs to one call, not to the instance.
+pub(crate) struct CallParts {
+    pub http: Http,
+    pub kv: Kv,
+    pub log: Log,
+    pub deadline: Instant,
+    pub turn: Turn,
+    pub cpu_accounting: bool,
 }
 
 impl StageState {
-    /// State for one call with the given WASI context, capabilities and
-    /// memory cap; `cpu_accounting` counts its host calls' CPU.
-    pub(crate) fn new(wasi: Wasi, http: Http, kv: Kv, log: Log, memory: usize, cpu_accounting: bool) -> Self {
+    /// State for a new instance with the given WASI context and memory
+    /// cap, set up for its first call.
+    pub(crate) fn new(wasi: Wasi, memory: usize, call: CallParts) -> Self {
+        let CallParts { http, kv, log, deadline, turn, cpu_accounting } = call;
         let host_cpu = cpu_accounting.then(HostCpu::default);
-        Self { wasi, table: ResourceTable::new(), limits: MemoryLimit::new(memory), http, kv, log, host_cpu }
+        Self { wasi, table: ResourceTable::new(), limits: MemoryLimit::new(memory), http, kv, log, host_cpu, deadline, turn }
+    }
+
+    /// Sets a warm instance up for its next call: nothing of the last
+    /// call's capabilities, counts or deadline is left.
+    pub(crate) fn begin_call(&mut self, call: CallParts) {
+        let CallParts { http, kv, log, deadline, turn, cpu_accounting } = call;
+        (self.http, self.kv, self.log, self.deadline, self.turn) = (http, kv, log, deadline, turn);
+        self.host_cpu = cpu_accounting.then(HostCpu::default);
+        self.limits.exceeded = false;
+    }
+
+    /// Whether the guest wrote nothing to stderr (a panic writes there).
+    pub(crate) fn stderr_is_empty(&self) -> bool {
+        self.wasi.stderr.contents().is_empty()
     }
 
     /// Whether this call's CPU is counted.
@@ -121,18 +154,25 @@ impl WasiView for StageState {
 /// out-of-memory abort can be told apart from any other trap.
 pub struct MemoryLimit {
     max_bytes: usize,
+    /// The largest linear memory granted so far.
+    current: usize,
     /// Set when a grow request was refused.
     pub exceeded: bool,
 }
 
 impl MemoryLimit {
     fn new(max_bytes: usize) -> Self {
-        Self { max_bytes, exceeded: false }
+        Self { max_bytes, current: 0, exceeded: false }
     }
 
     /// The cap in bytes.
     pub fn max_bytes(&self) -> usize {
         self.max_bytes
+    }
+
+    /// The linear memory the instance has now, in bytes.
+    pub fn current(&self) -> usize {
+        self.current
     }
 }
 
@@ -140,6 +180,9 @@ impl ResourceLimiter for MemoryLimit {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
         self.exceeded |= !allowed;
+        if allowed {
+            self.current = self.current.max(desired);
+        }
         Ok(allowed)
     }
 

@@ -26,6 +26,7 @@ pub async fn build(worker: &lingo_config::Worker, kv: KvBackend) -> anyhow::Resu
     let max_instances = (worker.concurrency * 4).clamp(64, 4096) as u32;
     let options = EngineOptions {
         max_instances,
+        max_idle: max_instances / 2,
         pool_slots: worker.concurrency,
         max_memory,
         cpu_accounting: worker.cpu_accounting,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use lingo_config::{OnError, Phase, PluginRef, StageSpec};
+use lingo_config::{Instances, OnError, Phase, PluginRef, StageSpec};
 
 use crate::services::{self, KvBackend};
 
@@ -86,8 +86,12 @@ fn describe(stage: &StageSpec) -> String {
         OnError::Fail => "fail".to_string(),
     };
     let hosts: Vec<String> = stage.allowed_hosts.iter().map(ToString::to_string).collect();
+    let instances = match stage.instances {
+        Instances::Reuse { max_reuse } => format!("reuse×{max_reuse}"),
+        Instances::Fresh => "fresh".to_string(),
+    };
     format!(
-        "{:<10} {:<12} {:<9} plugin={plugin} on_error={on_error} timeout={} memory={}MiB hosts=[{}]{}",
+        "{:<10} {:<12} {:<9} plugin={plugin} on_error={on_error} timeout={} memory={}MiB instances={instances} hosts=[{}]{}",
         stage.path,
         stage.name,
         phase,
