@@ -274,9 +274,10 @@ fn stage_call(md: &mut String, r: &Results) {
     let _ = writeln!(md, "## Per-call overhead (criterion)\n");
     let _ = writeln!(
         md,
-        "`cargo bench -p lingo-engine --bench stage_call`, run once by the bench: a fresh instance from `InstancePre`, \
-         one `process`, drop; and a three-stage chain (pre tidy → cache hit on an in-memory kv → post tidy). \
-         The mean is criterion's; p50/p99 over 20,000 timed calls.\n"
+        "`cargo bench -p lingo-engine --bench stage_call`, run once by the bench: one `process` on a warm instance \
+         (`instances = \"reuse\"`, the default) and on a fresh one from `InstancePre` (`instances = \"fresh\"`: \
+         instantiate, call, drop); and a three-stage chain (pre tidy → cache hit on an in-memory kv → post tidy) \
+         in each mode. The mean is criterion's; p50/p99 over 20,000 timed calls.\n"
     );
     let _ = writeln!(md, "| benchmark | mean µs | p50 µs | p99 µs |\n|---|---:|---:|---:|");
     for row in &r.stage_call {

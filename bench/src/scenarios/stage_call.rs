@@ -1,6 +1,7 @@
 //! The per-call overhead, from the criterion bench that already exists
-//! (`cargo bench -p lingo-engine --bench stage_call`): a stage call (fresh
-//! instance, one `process`, drop) and a three-stage chain. Run once (criterion
+//! (`cargo bench -p lingo-engine --bench stage_call`): a stage call and a
+//! three-stage chain, each on warm instances and on fresh ones (instantiate,
+//! one `process`, drop). Run once (criterion
 //! repeats internally); its mean comes from `target/criterion/*/new/estimates.json`,
 //! the p50/p99 from the lines the bench prints.
 
@@ -21,9 +22,11 @@ pub struct Row {
 }
 
 /// (criterion's name, the prefix of the bench's own percentile line).
-const BENCHES: [(&str, &str); 2] = [
-    ("stage call (instantiate + process + drop)", "stage call:"),
-    ("three-stage chain (pre → cache hit → post)", "three-stage chain:"),
+const BENCHES: [(&str, &str); 4] = [
+    ("stage call, fresh instance", "stage call (fresh):"),
+    ("stage call, warm instance", "stage call (warm):"),
+    ("three-stage chain, fresh instances (pre → cache hit → post)", "three-stage chain (fresh):"),
+    ("three-stage chain, warm instances (pre → cache hit → post)", "three-stage chain (warm):"),
 ];
 
 pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {

@@ -1,7 +1,8 @@
-//! What a stage call costs: a fresh instance from `InstancePre`, one
-//! `process`, drop — alone, and as a three-stage chain (pre tidy → cache hit
-//! → post tidy). Criterion gives the mean; the p50/p99 lines below come from
-//! 20,000 timed calls after warm-up, because a chat line's latency is its tail.
+//! What a stage call costs, on a warm instance and on a fresh one (from
+//! `InstancePre`, one `process`, drop) — alone, and as a three-stage chain
+//! (pre tidy → cache hit → post tidy). Criterion gives the mean; the p50/p99
+//! lines below come from 20,000 timed calls after warm-up, because a chat
+//! line's latency is its tail.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,21 +19,28 @@ use lingo_engine::{EngineOptions, Pipeline, Plugins, Services, Stage, StageEngin
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The chain; `MODE` becomes `reuse` or `fresh`.
 const CHAIN: &str = r#"
 [[stage]]
-name   = "clean"
-plugin = "postprocess"
-phase  = "pre"
+name      = "clean"
+plugin    = "postprocess"
+phase     = "pre"
+instances = "MODE"
 
 [[stage]]
-name   = "cache"
-plugin = "cache"
+name      = "cache"
+plugin    = "cache"
+instances = "MODE"
 
 [[stage]]
-name   = "tidy"
-plugin = "postprocess"
-phase  = "post"
+name      = "tidy"
+plugin    = "postprocess"
+phase     = "post"
+instances = "MODE"
 "#;
+
+/// The two ways an instance serves calls: (config value, label).
+const MODES: [(&str, &str); 2] = [("fresh", "fresh"), ("reuse", "warm")];
 
 fn services() -> Services {
     let engine = StageEngine::new(&EngineOptions { max_instances: 64, ..EngineOptions::default() }).unwrap();
@@ -50,9 +58,9 @@ fn request() -> Request {
     }
 }
 
-async fn setup() -> (Stage, Pipeline, TranslationJob) {
+async fn setup(mode: &str) -> (Stage, Pipeline, TranslationJob) {
     let services = services();
-    let config = lingo_config::parse(CHAIN, Path::new("bench.toml"), &Env::from_pairs([])).unwrap();
+    let config = lingo_config::parse(&CHAIN.replace("MODE", mode), Path::new("bench.toml"), &Env::from_pairs([])).unwrap();
     let plugins = Plugins::default();
     let pipeline = Pipeline::load(&config, "bench", &services, &plugins).await.unwrap();
     let tidy_spec = config.stages.iter().find(|s| s.name == "tidy").unwrap();
@@ -81,25 +89,27 @@ async fn setup() -> (Stage, Pipeline, TranslationJob) {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (stage, pipeline, job) = rt.block_on(setup());
     let request = request();
-    assert_eq!(rt.block_on(pipeline.run("bench", &job)).unwrap().providers["en"], "cache");
+    for (mode, label) in MODES {
+        let (stage, pipeline, job) = rt.block_on(setup(mode));
+        assert_eq!(rt.block_on(pipeline.run("bench", &job)).unwrap().providers["en"], "cache");
 
-    c.bench_function("stage call (instantiate + process + drop)", |b| {
-        b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
-    });
-    c.bench_function("three-stage chain (pre → cache hit → post)", |b| {
-        b.to_async(&rt).iter(|| async { pipeline.run("bench", &job).await.unwrap() })
-    });
+        c.bench_function(&format!("stage call, {label} instance"), |b| {
+            b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
+        });
+        c.bench_function(&format!("three-stage chain, {label} instances (pre → cache hit → post)"), |b| {
+            b.to_async(&rt).iter(|| async { pipeline.run("bench", &job).await.unwrap() })
+        });
 
-    let one = rt.block_on(percentiles(|| async {
-        stage.process("bench", &request).await.0.unwrap();
-    }));
-    let chain = rt.block_on(percentiles(|| async {
-        pipeline.run("bench", &job).await.unwrap();
-    }));
-    println!("stage call:         p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
-    println!("three-stage chain:  p50 {:>6.1} µs   p99 {:>6.1} µs", chain.0, chain.1);
+        let one = rt.block_on(percentiles(|| async {
+            stage.process("bench", &request).await.0.unwrap();
+        }));
+        let chain = rt.block_on(percentiles(|| async {
+            pipeline.run("bench", &job).await.unwrap();
+        }));
+        println!("stage call ({label}):         p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
+        println!("three-stage chain ({label}):  p50 {:>6.1} µs   p99 {:>6.1} µs", chain.0, chain.1);
+    }
 }
 
 /// p50 and p99 in µs over 20,000 calls after 2,000 of warm-up.
