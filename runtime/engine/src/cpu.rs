@@ -54,8 +54,8 @@ impl<F: Future> Future for Metered<F> {
 /// What one stage call cost the worker's threads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageCpu {
-    /// The sandbox: the fresh store and instance, the guest's code, the
-    /// store's drop.
+    /// The sandbox: setting the instance up for the call (or instantiating
+    /// a new one), the guest's code, checking it back in or dropping it.
     pub sandbox: Duration,
     /// The host calls the stage made (`http`, `kv`, `log`), the HTTP
     /// exchange's own task included.

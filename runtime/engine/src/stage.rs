@@ -1,7 +1,8 @@
-//! One configured stage, and one call into it: a fresh store with this
-//! stage's memory cap, deadline and capabilities; instantiate from the
-//! pre-instantiated plugin; call; drop. A trap, a timeout or a blown memory
-//! cap ends that call and nothing else.
+//! One configured stage, and one call into it: a warm instance of this stage
+//! (`warm.rs`) or a new one from the pre-instantiated plugin, given this
+//! call's deadline, memory cap and capabilities; call; check it back in. A
+//! trap, a timeout or a blown memory cap ends that call and that instance,
+//! and nothing else.
 
 use std::fmt;
 use std::sync::Arc;
