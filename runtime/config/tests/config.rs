@@ -122,7 +122,8 @@ fn tempfile_dir() -> std::path::PathBuf {
 /// docs/CONFIG.md lists every numeric limit with its default.
 #[test]
 fn every_limit_is_documented_with_its_default() {
-    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIG.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIG.md")).unwrap();
     for knob in lingo_config::limits::KNOBS {
         let default = match knob.kind {
             lingo_config::limits::Kind::Size => lingo_config::limits::size_text(knob.default),

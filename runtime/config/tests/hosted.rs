@@ -191,10 +191,16 @@ limits = { max_targets = 64, max_log_lines = 10 }
 #[test]
 fn a_limit_out_of_range_names_its_path() {
     let dir = dir_with(&[
-        ("lingo.toml", "[[tenant]]\nid = \"a\"\npipeline = \"a.toml\"\nlimits = { max_targets = 0, max_log_bytes = \"1TiB\" }\n"),
+        (
+            "lingo.toml",
+            "[[tenant]]\nid = \"a\"\npipeline = \"a.toml\"\nlimits = { max_targets = 0, max_log_bytes = \"1TiB\" }\n",
+        ),
         ("a.toml", VLLM),
     ]);
     let errors = load_hosted(&dir.join("lingo.toml")).unwrap_err().to_string();
-    assert!(errors.contains("tenant[0].limits.max_targets: expected a whole number from 1 to 256, found `0`"), "{errors}");
+    assert!(
+        errors.contains("tenant[0].limits.max_targets: expected a whole number from 1 to 256, found `0`"),
+        "{errors}"
+    );
     assert!(errors.contains("tenant[0].limits.max_log_bytes: expected a size from 1 byte to 16MiB"), "{errors}");
 }

@@ -60,7 +60,8 @@ fn request() -> Request {
 
 async fn setup(mode: &str) -> (Stage, Pipeline, TranslationJob) {
     let services = services();
-    let config = lingo_config::parse(&CHAIN.replace("MODE", mode), Path::new("bench.toml"), &Env::from_pairs([])).unwrap();
+    let config =
+        lingo_config::parse(&CHAIN.replace("MODE", mode), Path::new("bench.toml"), &Env::from_pairs([])).unwrap();
     let plugins = Plugins::default();
     let pipeline = Pipeline::load(&config, "bench", &services, &plugins).await.unwrap();
     let tidy_spec = config.stages.iter().find(|s| s.name == "tidy").unwrap();

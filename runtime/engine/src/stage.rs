@@ -314,8 +314,10 @@ impl Stage {
                 Reply::Init(init.call_async(&mut *store, (config,)).await?.0)
             }
             Call::Process(request) => {
-                let process = instance
-                    .get_typed_func::<(&str, &Request), (Result<Outcome, StageError>,)>(&mut *store, &exports.process)?;
+                let process = instance.get_typed_func::<(&str, &Request), (Result<Outcome, StageError>,)>(
+                    &mut *store,
+                    &exports.process,
+                )?;
                 Reply::Process(process.call_async(&mut *store, (config, request)).await?.0)
             }
             Call::Remember(request, translation, producer) => {

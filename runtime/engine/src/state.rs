@@ -56,7 +56,17 @@ impl StageState {
     pub(crate) fn new(wasi: Wasi, memory: usize, call: CallParts) -> Self {
         let CallParts { http, kv, log, deadline, turn, cpu_accounting } = call;
         let host_cpu = cpu_accounting.then(HostCpu::default);
-        Self { wasi, table: ResourceTable::new(), limits: MemoryLimit::new(memory), http, kv, log, host_cpu, deadline, turn }
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limits: MemoryLimit::new(memory),
+            http,
+            kv,
+            log,
+            host_cpu,
+            deadline,
+            turn,
+        }
     }
 
     /// Sets a warm instance up for its next call: nothing of the last

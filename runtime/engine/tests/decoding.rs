@@ -28,7 +28,8 @@ fn job_like() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "\\PC{0,80}".prop_map(Value::String),
-        prop::sample::select(vec!["en", "pt-BR", "zh-Hans", "EN", "e", "english", "", "ko_kr"]).prop_map(|s| Value::String(s.into())),
+        prop::sample::select(vec!["en", "pt-BR", "zh-Hans", "EN", "e", "english", "", "ko_kr"])
+            .prop_map(|s| Value::String(s.into())),
     ];
     let value = leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![

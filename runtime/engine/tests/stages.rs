@@ -22,7 +22,13 @@ fn services(kv: KvStore) -> Services {
 
 fn services_with(kv: KvStore, cpu_accounting: bool) -> Services {
     let cache = std::env::temp_dir().join("lingo-test-compile-cache");
-    let options = EngineOptions { max_instances: 256, max_memory: 256 << 20, cache_dir: Some(cache), cpu_accounting, ..EngineOptions::default() };
+    let options = EngineOptions {
+        max_instances: 256,
+        max_memory: 256 << 20,
+        cache_dir: Some(cache),
+        cpu_accounting,
+        ..EngineOptions::default()
+    };
     Services::new(StageEngine::new(&options).unwrap(), Arc::new(HttpClient::default()), kv)
 }
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 use lingo_config::Env;
 use lingo_devllm::{DevLlm, DevLlmOptions};
 use lingo_engine::capabilities::{HttpClient, KvStore};
-use lingo_engine::{EngineOptions, JobFailed, JobReport, Limit, Pipeline, Plugins, Services, StageEngine, TranslationJob};
+use lingo_engine::{
+    EngineOptions, JobFailed, JobReport, Limit, Pipeline, Plugins, Services, StageEngine, TranslationJob,
+};
 use lingo_testkit::RedisServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -36,7 +38,8 @@ async fn load(tenant: &str, head: &str, act: &str, extra: &str, services: &Servi
     let toml = format!(
         "{head}\n[[stage]]\nname = \"s\"\nplugin = \"{FIXTURE}\"\non_error = \"fail\"\n{extra}\nconfig = {act}\n"
     );
-    let config = lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
     Pipeline::load(&config, tenant, services, &Plugins::default()).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -103,14 +106,19 @@ async fn output_and_errors_are_bounded() {
     let services = services(KvStore::memory(), 16, 16);
     let huge = load("evil", "", r#"{ act = "huge", bytes = 200000 }"#, "", &services).await;
     let message = failure(run(&huge, "hi", 1).await);
-    assert!(message.contains("produced 200000 bytes of text; the limit is 16384 (limits.max_translation_bytes)"), "{message}");
+    assert!(
+        message.contains("produced 200000 bytes of text; the limit is 16384 (limits.max_translation_bytes)"),
+        "{message}"
+    );
 
     let loud = load("evil", "", r#"{ act = "huge_error", bytes = 5000000 }"#, "", &services).await;
     let message = failure(run(&loud, "hi", 1).await);
     assert!(message.len() < 2200, "a 5 MB error is cut to about max_error_bytes: {} bytes", message.len());
     assert!(message.contains("bytes cut)"), "and says so");
 
-    let lowered = load("evil", "[limits]\nmax_translation_bytes = \"1KiB\"", r#"{ act = "huge", bytes = 2000 }"#, "", &services).await;
+    let lowered =
+        load("evil", "[limits]\nmax_translation_bytes = \"1KiB\"", r#"{ act = "huge", bytes = 2000 }"#, "", &services)
+            .await;
     assert!(failure(run(&lowered, "hi", 1).await).contains("the limit is 1024"));
     assert_eq!(services.hits.get("evil", Limit::TranslationBytes), 2);
     assert_eq!(services.hits.get("evil", Limit::ErrorBytes), 1);
@@ -119,7 +127,9 @@ async fn output_and_errors_are_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_log_is_cut_and_counted_and_the_job_still_completes() {
     let services = services(KvStore::memory(), 16, 16);
-    let flood = load("evil", "[limits]\nmax_log_lines = 50", r#"{ act = "flood", lines = 5000, bytes = 10 }"#, "", &services).await;
+    let flood =
+        load("evil", "[limits]\nmax_log_lines = 50", r#"{ act = "flood", lines = 5000, bytes = 10 }"#, "", &services)
+            .await;
     assert_eq!(run(&flood, "hi", 1).await.unwrap().translations["en"], "logged");
     assert_eq!(services.hits.get("evil", Limit::LogLines), 4950);
     let wide = load("evil", "", r#"{ act = "flood", lines = 100, bytes = 4000 }"#, "", &services).await;
@@ -134,15 +144,31 @@ async fn kv_keeps_each_tenant_within_its_quota_across_namespaces() {
     let head = "[limits]\nmax_kv_keys = 5";
     let fill = r#"{ act = "kv_fill", keys = 8, bytes = 10 }"#;
     let first = load("evil", head, fill, "kv_namespace = \"a\"", &services).await;
-    assert_eq!(run(&first, "hi", 1).await.unwrap().translations["en"], "stored 5, then: kv unavailable: the tenant's kv quota is full: 5 keys (limits.max_kv_keys)");
+    assert_eq!(
+        run(&first, "hi", 1).await.unwrap().translations["en"],
+        "stored 5, then: kv unavailable: the tenant's kv quota is full: 5 keys (limits.max_kv_keys)"
+    );
     let second = load("evil", head, fill, "kv_namespace = \"b\"", &services).await;
-    assert!(run(&second, "hi", 1).await.unwrap().translations["en"].starts_with("stored 0,"), "the quota is the tenant's, not the namespace's");
+    assert!(
+        run(&second, "hi", 1).await.unwrap().translations["en"].starts_with("stored 0,"),
+        "the quota is the tenant's, not the namespace's"
+    );
     // Rewriting a key it has is no new key.
     assert!(run(&first, "hi", 1).await.unwrap().translations["en"].starts_with("stored 5,"));
     let other = load("good", head, fill, "kv_namespace = \"a\"", &services).await;
-    assert!(run(&other, "hi", 1).await.unwrap().translations["en"].starts_with("stored 5,"), "another tenant has its own");
+    assert!(
+        run(&other, "hi", 1).await.unwrap().translations["en"].starts_with("stored 5,"),
+        "another tenant has its own"
+    );
 
-    let bytes = load("big", "[limits]\nmax_kv_bytes = \"10KiB\"", r#"{ act = "kv_fill", keys = 100, bytes = 1000 }"#, "", &services).await;
+    let bytes = load(
+        "big",
+        "[limits]\nmax_kv_bytes = \"10KiB\"",
+        r#"{ act = "kv_fill", keys = 100, bytes = 1000 }"#,
+        "",
+        &services,
+    )
+    .await;
     let answer = run(&bytes, "hi", 1).await.unwrap().translations["en"].clone();
     assert!(answer.starts_with("stored 10,") && answer.contains("10240 bytes (limits.max_kv_bytes)"), "{answer}");
     assert!(services.hits.get("evil", Limit::KvQuota) >= 3);
@@ -150,7 +176,10 @@ async fn kv_keeps_each_tenant_within_its_quota_across_namespaces() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_sends_at_most_max_http_requests() {
-    let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() }).await.unwrap();
+    let llm =
+        DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() })
+            .await
+            .unwrap();
     let services = services(KvStore::memory(), 16, 16);
     let act = format!("{{ act = \"fetch_many\", url = \"{}/api/tags\", times = 10 }}", llm.url());
     let allowed = format!("allowed_hosts = [\"{}\"]", llm.url());
@@ -170,7 +199,9 @@ async fn redirector(location: String) -> std::net::SocketAddr {
             tokio::spawn(async move {
                 let mut buffer = [0u8; 4096];
                 let _ = socket.read(&mut buffer).await;
-                let reply = format!("HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let reply = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
                 let _ = socket.write_all(reply.as_bytes()).await;
             });
         }
@@ -182,7 +213,10 @@ async fn redirector(location: String) -> std::net::SocketAddr {
 /// was checked against `allowed_hosts`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_never_leaves_allowed_hosts() {
-    let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() }).await.unwrap();
+    let llm =
+        DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() })
+            .await
+            .unwrap();
     let hop = redirector(format!("{}/api/tags", llm.url())).await;
     let services = services(KvStore::memory(), 16, 16);
     let act = format!("{{ act = \"fetch\", url = \"http://{hop}/\" }}");
@@ -205,7 +239,10 @@ async fn a_redirect_never_leaves_allowed_hosts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workers_own_addresses_are_refused_whatever_allowed_hosts_says() {
-    let llm = DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() }).await.unwrap();
+    let llm =
+        DevLlm::start("127.0.0.1:0".parse().unwrap(), DevLlmOptions { latency: Duration::ZERO, ..Default::default() })
+            .await
+            .unwrap();
     let mut services = services(KvStore::memory(), 16, 16);
     services.http = Arc::new(HttpClient::default().forbid([llm.addr()]));
     let act = format!("{{ act = \"fetch\", url = \"http://localhost:{}/api/tags\" }}", llm.addr().port());

@@ -14,7 +14,13 @@ const FIXTURE: &str = lingo_bundled::FIXTURE_MISBEHAVE;
 
 fn services() -> Services {
     let cache = std::env::temp_dir().join("lingo-test-compile-cache");
-    let options = EngineOptions { max_instances: 64, max_idle: 32, pool_slots: 16, cache_dir: Some(cache), ..EngineOptions::default() };
+    let options = EngineOptions {
+        max_instances: 64,
+        max_idle: 32,
+        pool_slots: 16,
+        cache_dir: Some(cache),
+        ..EngineOptions::default()
+    };
     Services::new(StageEngine::new(&options).unwrap(), Arc::new(HttpClient::default()), KvStore::memory())
 }
 
@@ -22,7 +28,8 @@ async fn counter(tenant: &str, extra: &str, services: &Services) -> Pipeline {
     let toml = format!(
         "[[stage]]\nname = \"count\"\nplugin = \"{FIXTURE}\"\non_error = \"fail\"\ntimeout = \"300ms\"\nmemory = \"32MiB\"\n{extra}\nconfig = {{ act = \"count\" }}\n"
     );
-    let config = lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
     Pipeline::load(&config, tenant, services, &Plugins::default()).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -56,13 +63,9 @@ async fn one_tenants_instance_serves_its_calls_and_no_other_tenants() {
 async fn an_instance_is_dropped_at_the_first_sign_of_trouble_and_the_next_call_succeeds() {
     let services = services();
     let stage = counter("acme", "", &services).await;
-    for (trouble, cause) in [
-        ("panic", "panicked"),
-        ("spin", "timed out"),
-        ("alloc", "ran out of memory"),
-        ("stderr", ""),
-        ("grow", ""),
-    ] {
+    for (trouble, cause) in
+        [("panic", "panicked"), ("spin", "timed out"), ("alloc", "ran out of memory"), ("stderr", ""), ("grow", "")]
+    {
         assert_eq!(count(&stage, "hi").await, Ok(1), "{trouble}: a new instance");
         assert_eq!(count(&stage, "hi").await, Ok(2), "{trouble}: warm");
         match count(&stage, trouble).await {

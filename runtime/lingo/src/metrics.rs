@@ -229,7 +229,11 @@ impl Metrics {
             "lingo_limit_hits_total",
             "counter",
             "Times a tenant's stage ran into a limit (output, log, HTTP, kv), by the limit's config key.",
-            snapshot.limit_hits.iter().map(|(t, limit, n)| (format!("tenant=\"{t}\",limit=\"{limit}\""), n.to_string())).collect(),
+            snapshot
+                .limit_hits
+                .iter()
+                .map(|(t, limit, n)| (format!("tenant=\"{t}\",limit=\"{limit}\""), n.to_string()))
+                .collect(),
         );
         family(
             "lingo_config_reloads_total",

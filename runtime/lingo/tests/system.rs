@@ -268,10 +268,15 @@ async fn reload_over_http_needs_the_admin_token_beyond_loopback() {
     let pipeline = pipeline_file(dir.path(), &redis.url(), &llm);
     let base = std::fs::read_to_string(&pipeline).unwrap();
     let http = reqwest::Client::new();
-    for (token, header, expected) in [(None, None, 401), (Some("s3cret-admin-token"), None, 401), (Some("s3cret-admin-token"), Some("s3cret-admin-token"), 200)] {
+    for (token, header, expected) in [
+        (None, None, 401),
+        (Some("s3cret-admin-token"), None, 401),
+        (Some("s3cret-admin-token"), Some("s3cret-admin-token"), 200),
+    ] {
         let port = free_port();
         let token_line = token.map(|t| format!("admin_token = \"{t}\"\n")).unwrap_or_default();
-        let text = base.replacen("[worker]\n", &format!("[worker]\nadmin_listen = \"0.0.0.0:{port}\"\n{token_line}"), 1);
+        let text =
+            base.replacen("[worker]\n", &format!("[worker]\nadmin_listen = \"0.0.0.0:{port}\"\n{token_line}"), 1);
         std::fs::write(&pipeline, text).unwrap();
         let _worker = spawn_worker(pipeline.to_str().unwrap(), dir.path());
         wait_for_port(port);
@@ -286,6 +291,10 @@ async fn reload_over_http_needs_the_admin_token_beyond_loopback() {
         if expected == 401 {
             assert!(body.contains("admin_token"), "the refusal says what to set: {body}");
         }
-        assert_eq!(http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().status().as_u16(), 200, "reading stays open");
+        assert_eq!(
+            http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().status().as_u16(),
+            200,
+            "reading stays open"
+        );
     }
 }

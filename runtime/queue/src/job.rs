@@ -63,7 +63,9 @@ pub(crate) fn clamp_wait(retry_after: Duration) -> Duration {
 /// The failed attempt's reason a rate limit becomes once the job has had
 /// its free ones.
 pub(crate) fn rate_limits_spent(message: &str) -> String {
-    format!("{message} (rate limited more than {FREE_RATE_LIMITS} times: each rate limit now counts as a failed attempt)")
+    format!(
+        "{message} (rate limited more than {FREE_RATE_LIMITS} times: each rate limit now counts as a failed attempt)"
+    )
 }
 
 /// Runs one job. Implemented by the worker glue; the queue adapters call it

@@ -653,7 +653,11 @@ async fn job_data_that_is_not_utf8_fails_that_job_and_the_queue_goes_on() {
     eventually("the job without data failed", finished(&con, "failed", &missing).await).await;
     let reason = field(&mut con, &bad, "failedReason").await.unwrap();
     assert!(reason.contains("not UTF-8") && reason.contains("byte 9"), "{reason}");
-    assert_eq!(field(&mut con, &bad, "attemptsMade").await.as_deref(), Some("1"), "fails at once, whatever its attempts");
+    assert_eq!(
+        field(&mut con, &bad, "attemptsMade").await.as_deref(),
+        Some("1"),
+        "fails at once, whatever its attempts"
+    );
     assert!(field(&mut con, &missing, "failedReason").await.unwrap().contains("no `data` field"));
     assert!(processor.calls().iter().all(|job| job.id == good), "the processor never saw the bad jobs");
     worker.stop().await;
@@ -681,6 +685,11 @@ async fn a_job_rate_limited_without_end_spends_its_attempts_and_fails() {
     let runs = processor.calls().len();
     assert_eq!(runs, lingo_queue::FREE_RATE_LIMITS as usize + 2, "free runs, then its 2 attempts");
     let reason = field(&mut con, &id, "failedReason").await.unwrap();
-    assert!(reason.contains("429 from the backend (rate limited more than 20 times: each rate limit now counts as a failed attempt)"), "{reason}");
+    assert!(
+        reason.contains(
+            "429 from the backend (rate limited more than 20 times: each rate limit now counts as a failed attempt)"
+        ),
+        "{reason}"
+    );
     worker.stop().await;
 }

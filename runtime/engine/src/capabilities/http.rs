@@ -258,7 +258,9 @@ mod tests {
         let admin: SocketAddr = "0.0.0.0:9090".parse().unwrap();
         let redis: SocketAddr = "127.0.0.1:6379".parse().unwrap();
         let client = HttpClient::default().forbid([admin, redis]);
-        for (host, port) in [("localhost", 6379), ("127.0.0.2", 6379), ("[::1]", 6379), ("10.1.2.3", 9090), ("0.0.0.0", 6379)] {
+        for (host, port) in
+            [("localhost", 6379), ("127.0.0.2", 6379), ("[::1]", 6379), ("10.1.2.3", 9090), ("0.0.0.0", 6379)]
+        {
             assert!(!client.reachable(host, port).await, "{host}:{port} must be refused");
         }
         assert!(client.reachable("127.0.0.1", 8000).await, "other ports stay reachable");

@@ -49,8 +49,15 @@ impl Log {
             return;
         }
         let (job, stage, tenant) = (&*self.job_id, &*self.stage, &*self.wall.tenant);
-        tracing::warn!(job.id = job, stage, tenant, dropped_lines = self.dropped_lines, dropped_bytes = self.dropped_bytes,
-            "stage `{stage}` wrote more log than limits.max_log_lines/max_log_bytes allow; {} lines dropped", self.dropped_lines);
+        tracing::warn!(
+            job.id = job,
+            stage,
+            tenant,
+            dropped_lines = self.dropped_lines,
+            dropped_bytes = self.dropped_bytes,
+            "stage `{stage}` wrote more log than limits.max_log_lines/max_log_bytes allow; {} lines dropped",
+            self.dropped_lines
+        );
     }
 
     fn write(&mut self, level: Level, message: &str) {

@@ -99,7 +99,10 @@ fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, Str
 /// Whether `data` holds a `\uD800`–`\uDFFF` escape: half of a UTF-16 pair.
 fn has_surrogate_escape(data: &str) -> bool {
     data.as_bytes().windows(4).any(|w| {
-        w[0] == b'\\' && w[1] == b'u' && w[2].eq_ignore_ascii_case(&b'd') && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && w[2].eq_ignore_ascii_case(&b'd')
+            && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
     })
 }
 
@@ -160,8 +163,9 @@ mod tests {
         .unwrap();
         assert_eq!(job.target_languages, ["en", "ja"]);
         assert_eq!(job.source_language.as_deref(), Some("ko"));
-        let job = TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &limits())
-            .unwrap();
+        let job =
+            TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &limits())
+                .unwrap();
         assert_eq!(job.target_languages, ["pt-BR"]);
     }
 

@@ -66,12 +66,7 @@ pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
     } else {
         Next::Fail
     };
-    Plan::Attempt(FailedAttempt {
-        stacktrace: stacktrace_with(record, &reason),
-        reason,
-        attempts_made,
-        next,
-    })
+    Plan::Attempt(FailedAttempt { stacktrace: stacktrace_with(record, &reason), reason, attempts_made, next })
 }
 
 /// The job's stack traces plus one for this attempt, keeping the last

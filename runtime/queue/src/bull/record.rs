@@ -71,8 +71,14 @@ impl Record {
             .into_iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             .collect();
-        Self { job, priority: priority.map_or(opts.priority, |p| p as i64), opts, stacktrace, unreadable,
-            rate_limited: rate_limited.map_or(0, |n| n.max(0.0) as u32) }
+        Self {
+            job,
+            priority: priority.map_or(opts.priority, |p| p as i64),
+            opts,
+            stacktrace,
+            unreadable,
+            rate_limited: rate_limited.map_or(0, |n| n.max(0.0) as u32),
+        }
     }
 }
 
