@@ -37,9 +37,9 @@ const results = [];
 const misses = [];
 
 /**
- * Records a figure and whether it meets its target. Timings are targets of
- * the full run only: the short run inside `make test` reports them, since a
- * test must not fail on how busy the machine happens to be.
+ * Records a figure and whether it meets its target. Timings and memory are
+ * targets of the full run only: the short run inside `make test` reports
+ * them, since a test must not fail on how busy the machine happens to be.
  */
 function timed(scenario, what, value, ok, target) {
   if (SHORT) note(scenario, `${what} (target ${target} in the full run)`, value);
@@ -304,7 +304,7 @@ async function hostile() {
   check(scenario, 'flood calls / log lines kept per call', `${floodCalls} / ${(floodLines / Math.max(1, floodCalls)).toFixed(1)}`,
     floodCalls > 0 && floodLines <= floodCalls * Math.floor(16384 / 200), '≤ 81 (max_log_bytes 16 KiB of 200-byte lines)');
   note(scenario, 'log growth (MiB)', (logGrowth / 2 ** 20).toFixed(1));
-  check(scenario, 'worker RSS idle-with-load → beside evil (MiB)', `${rssAlone.toFixed(0)} → ${rssBeside.toFixed(0)}`, rssBeside <= 2 * rssAlone, '≤ 2×');
+  timed(scenario, 'worker RSS idle-with-load → beside evil (MiB)', `${rssAlone.toFixed(0)} → ${rssBeside.toFixed(0)}`, rssBeside <= 2 * rssAlone, '≤ 2×');
   check(scenario, 'worker restarted', lingo.exit ? 'yes' : 'no', !lingo.exit, 'no');
   await lingo.stop();
   await good.close();
@@ -337,7 +337,7 @@ async function soak() {
   const rssEnd = rssMiB(lingo.pid);
   const drift = (rssEnd - rssQuarter) / rssQuarter;
   note(scenario, 'jobs added', added);
-  check(scenario, 'RSS at a quarter → end (MiB), drift', `${rssQuarter.toFixed(0)} → ${rssEnd.toFixed(0)}, ${(100 * drift).toFixed(1)} %`, drift < 0.10, '< 10 %');
+  timed(scenario, 'RSS at a quarter → end (MiB), drift', `${rssQuarter.toFixed(0)} → ${rssEnd.toFixed(0)}, ${(100 * drift).toFixed(1)} %`, drift < 0.10, '< 10 %');
   await lingo.stop();
   await producer.close();
   await llm.stop();

@@ -101,7 +101,7 @@ pub struct WallInner {
     /// Its busy calls' turns at the CPU: as many as its share of the cores.
     turns: Arc<Semaphore>,
     /// MiB of linear memory its calls in flight may have (`max_memory_in_use`).
-    memory: Semaphore,
+    pub(crate) memory: Arc<Semaphore>,
     /// Where its hits are counted.
     pub hits: Arc<LimitHits>,
 }
@@ -123,18 +123,18 @@ impl Wall {
             limits,
             instances: Semaphore::new(instances.max(1)),
             turns: Arc::new(Semaphore::new(cores.max(1))),
-            memory: Semaphore::new(mib(limits.max_memory_in_use).max(1)),
+            memory: Arc::new(Semaphore::new(mib(limits.max_memory_in_use).max(1))),
             hits,
         }))
     }
 
-    /// Waits until the tenant's calls in flight leave room for one more
-    /// whose memory is capped at `memory` bytes; the room is held until the
-    /// returned permit drops. A cap above the whole budget takes all of it.
-    pub(crate) async fn memory_room(&self, memory: u64) -> tokio::sync::SemaphorePermit<'_> {
+    /// Waits until the tenant's calls in flight leave room for `bytes` more
+    /// of linear memory, and holds it until the permit drops; more than the
+    /// whole budget waits for all of it.
+    pub(crate) async fn memory_room(&self, bytes: usize) -> OwnedSemaphorePermit {
         let whole = mib(self.limits.max_memory_in_use).max(1);
-        let wanted = mib(memory as usize).clamp(1, whole) as u32;
-        self.memory.acquire_many(wanted).await.expect("the memory budget is never closed")
+        let wanted = mib(bytes).clamp(1, whole) as u32;
+        self.memory.clone().acquire_many_owned(wanted).await.expect("the memory budget is never closed")
     }
 
     /// A new call's place in the tenant's turns; it holds none yet.
@@ -176,6 +176,17 @@ impl Turn {
         }
     }
 
+    /// Runs `io` without the turn, and takes it back after if one was held:
+    /// a call waiting on Redis or a backend lets the tenant's others compute.
+    pub async fn away<F: Future>(&self, io: F) -> F::Output {
+        let had = self.give_up();
+        let output = io.await;
+        if had {
+            self.take().await;
+        }
+        output
+    }
+
     /// Gives the turn up (before waiting on I/O); whether one was held.
     pub fn give_up(&self) -> bool {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).take().is_some()
@@ -189,7 +200,7 @@ impl Turn {
 }
 
 /// Bytes in whole MiB, rounded up.
-fn mib(bytes: usize) -> usize {
+pub(crate) fn mib(bytes: usize) -> usize {
     bytes.div_ceil(1 << 20)
 }
 

@@ -27,7 +27,7 @@ use crate::state::StageState;
 
 /// Memory past which an instance is not kept: a guest that leaks, or one
 /// call that needed much, is not worth its resident pages.
-pub const MAX_WARM_MEMORY: usize = 16 << 20;
+pub const MAX_WARM_MEMORY: usize = 4 << 20;
 
 /// How long an instance may sit idle and still be used.
 pub const MAX_IDLE: Duration = Duration::from_secs(60);
@@ -83,6 +83,9 @@ impl WarmPool {
             return Some(warm);
         }
         let mut idle = self.lock();
+        // The oldest sit at the front: those idle too long go now.
+        let expired = idle.iter().take_while(|entry| entry.since.elapsed() >= MAX_IDLE).count();
+        idle.drain(..expired);
         if idle.len() >= MAX_IDLE_PER_STAGE {
             return Some(warm);
         }

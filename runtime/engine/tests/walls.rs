@@ -251,3 +251,17 @@ async fn the_workers_own_addresses_are_refused_whatever_allowed_hosts_says() {
     assert!(message.contains("is not in allowed_hosts"), "{message}");
     assert_eq!(llm.requests("/api/tags"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_calls_in_flight_share_max_memory_in_use() {
+    let services = services(KvStore::memory(), 16, 16);
+    let head = "[limits]\nmax_memory_in_use = \"2MiB\"";
+    let hungry = load("evil", head, r#"{ act = "huge", bytes = 4000000 }"#, "memory = \"32MiB\"", &services).await;
+    let message = failure(run(&hungry, "hi", 1).await);
+    assert!(
+        message.contains("the tenant's calls in flight hold all of its limits.max_memory_in_use (2 MiB)"),
+        "{message}"
+    );
+    let modest = load("evil", head, r#"{ act = "upper" }"#, "", &services).await;
+    assert_eq!(run(&modest, "fits", 1).await.unwrap().translations["en"], "FITS", "what a call held came back");
+}

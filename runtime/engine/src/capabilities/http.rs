@@ -69,8 +69,8 @@ impl HttpClient {
             Ok(ip) => vec![ip],
             Err(_) => match tokio::net::lookup_host((host, port)).await {
                 Ok(found) => found.map(|a| a.ip()).collect(),
-                // Unresolvable: the request itself will fail to connect.
-                Err(_) => return true,
+                // Refused: a name that does not resolve now may resolve later.
+                Err(_) => return false,
             },
         };
         !ips.iter().any(|ip| self.forbidden.iter().any(|f| f.port() == port && same_machine_address(f.ip(), *ip)))
@@ -118,11 +118,12 @@ impl Http {
         let mut method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| HttpError::InvalidRequest(format!("method `{}`", request.method)))?;
         let mut body = request.body;
+        let mut headers = request.headers;
         let mut redirects = 0;
         loop {
             // Kept for a redirect only when one may be followed.
             let sent = if self.max_redirects > 0 { body.clone() } else { std::mem::take(&mut body) };
-            let response = self.hop(method.clone(), url.clone(), &request.headers, sent).await?;
+            let response = self.hop(method.clone(), url.clone(), &headers, sent).await?;
             let Some(next) = redirect_target(&url, &response) else { return Ok(response) };
             if redirects == self.max_redirects {
                 return Ok(response);
@@ -132,6 +133,10 @@ impl Http {
             if response.status == 303 || (matches!(response.status, 301 | 302) && method == reqwest::Method::POST) {
                 method = reqwest::Method::GET;
                 body = Vec::new();
+            }
+            // As reqwest does: credentials never follow a redirect to another origin.
+            if next.origin() != url.origin() {
+                headers.retain(|(name, _)| !CREDENTIALS.iter().any(|c| name.eq_ignore_ascii_case(c)));
             }
             url = next;
         }
@@ -145,7 +150,8 @@ impl Http {
         headers: &[(String, String)],
         body: Vec<u8>,
     ) -> Result<Response, HttpError> {
-        let origin = self.check_origin(&url).await?;
+        // Refused requests count too: a guest looping on a denied URL runs
+        // out of requests like any other.
         if self.requests_left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
             self.wall.hit(Limit::HttpRequests, 1);
             return Err(HttpError::InvalidRequest(format!(
@@ -153,6 +159,7 @@ impl Http {
                 self.wall.limits.max_http_requests
             )));
         }
+        let origin = self.check_origin(&url).await?;
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(HttpError::Timeout);
@@ -219,10 +226,15 @@ impl Http {
     }
 }
 
+/// Headers that carry credentials, dropped on a redirect to another origin.
+const CREDENTIALS: [&str; 4] = ["authorization", "cookie", "proxy-authorization", "x-api-key"];
+
 /// Whether a connection to `to` may land on a listener bound to `bound`:
 /// the same IP; any IP for a listener on all of them; and any loopback IP
 /// (or `0.0.0.0`, which connects to this machine) for a loopback listener.
 fn same_machine_address(bound: IpAddr, to: IpAddr) -> bool {
+    // `::ffff:127.0.0.1` is `127.0.0.1`.
+    let (bound, to) = (bound.to_canonical(), to.to_canonical());
     let local = |ip: IpAddr| ip.is_loopback() || ip.is_unspecified();
     bound == to || bound.is_unspecified() || (local(bound) && local(to))
 }
@@ -258,9 +270,15 @@ mod tests {
         let admin: SocketAddr = "0.0.0.0:9090".parse().unwrap();
         let redis: SocketAddr = "127.0.0.1:6379".parse().unwrap();
         let client = HttpClient::default().forbid([admin, redis]);
-        for (host, port) in
-            [("localhost", 6379), ("127.0.0.2", 6379), ("[::1]", 6379), ("10.1.2.3", 9090), ("0.0.0.0", 6379)]
-        {
+        for (host, port) in [
+            ("localhost", 6379),
+            ("127.0.0.2", 6379),
+            ("[::1]", 6379),
+            ("[::ffff:127.0.0.1]", 6379),
+            ("10.1.2.3", 9090),
+            ("0.0.0.0", 6379),
+            ("no-such-host.invalid", 6379),
+        ] {
             assert!(!client.reachable(host, port).await, "{host}:{port} must be refused");
         }
         assert!(client.reachable("127.0.0.1", 8000).await, "other ports stay reachable");
@@ -278,14 +296,9 @@ impl Host for StageState {
         let counted = self.counts_cpu();
         let http = self.http.clone();
         let turn = http.turn.clone();
-        let had_turn = turn.give_up();
         let (joined, spent) = metered(counted, async {
             let exchange = tokio::spawn(metered(counted, async move { http.send(request).await }));
-            let joined = AbortOnDropHandle::new(exchange).await;
-            if had_turn {
-                turn.take().await;
-            }
-            joined
+            turn.away(AbortOnDropHandle::new(exchange)).await
         })
         .await;
         self.add_host_cpu(spent);

@@ -182,7 +182,7 @@ impl KvStore {
                 Ok(())
             }
             KvStore::Redis(conn) => {
-                let ttl_ms = ttl.map_or(0, |t| t.as_millis().max(1000) as u64);
+                let ttl_ms = ttl.map_or(0, |t| t.as_millis().clamp(1000, 10 * 365 * 86_400_000) as u64);
                 let code: i64 = SET_WITHIN_QUOTA
                     .key(key)
                     .key(&quota.index)
@@ -265,10 +265,10 @@ pub fn key_prefix(tenant: &str, namespace: &str) -> String {
 
 impl Host for StageState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
-        let kv = &self.kv;
+        let (kv, turn) = (&self.kv, self.turn.clone());
         let (result, spent) = metered(self.counts_cpu(), async {
             match kv.key(&key) {
-                Ok(key) => kv.store.get(&key).await,
+                Ok(key) => turn.away(kv.store.get(&key)).await,
                 Err(e) => Err(e),
             }
         })
@@ -283,7 +283,7 @@ impl Host for StageState {
         value: Vec<u8>,
         ttl_seconds: Option<u64>,
     ) -> wasmtime::Result<Result<(), KvError>> {
-        let kv = &self.kv;
+        let (kv, turn) = (&self.kv, self.turn.clone());
         let (result, spent) = metered(self.counts_cpu(), async {
             if value.len() > kv.max_value {
                 return Err(KvError::TooLarge(kv.max_value as u64));
@@ -292,7 +292,7 @@ impl Host for StageState {
                 return Err(full.clone());
             }
             match kv.key(&key) {
-                Ok(key) => kv.store.set(&key, value, ttl_seconds.map(Duration::from_secs), &kv.quota).await,
+                Ok(key) => turn.away(kv.store.set(&key, value, ttl_seconds.map(Duration::from_secs), &kv.quota)).await,
                 Err(e) => Err(e),
             }
         })
@@ -306,10 +306,10 @@ impl Host for StageState {
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
-        let kv = &self.kv;
+        let (kv, turn) = (&self.kv, self.turn.clone());
         let (result, spent) = metered(self.counts_cpu(), async {
             match kv.key(&key) {
-                Ok(key) => kv.store.delete(&key, &kv.quota).await,
+                Ok(key) => turn.away(kv.store.delete(&key, &kv.quota)).await,
                 Err(e) => Err(e),
             }
         })

@@ -43,11 +43,14 @@ impl Log {
         }
     }
 
-    /// Says how much this call's log dropped, once, at the end of the call.
+    /// Says how much this call's log dropped, once, at the end of the call,
+    /// and counts it for the tenant.
     pub fn report_dropped(&self) {
         if self.dropped_lines == 0 {
             return;
         }
+        let limit = if self.lines_left == 0 { Limit::LogLines } else { Limit::LogBytes };
+        self.wall.hit(limit, self.dropped_lines);
         let (job, stage, tenant) = (&*self.job_id, &*self.stage, &*self.wall.tenant);
         tracing::warn!(
             job.id = job,
@@ -63,8 +66,6 @@ impl Log {
     fn write(&mut self, level: Level, message: &str) {
         let message = truncate(message, MAX_MESSAGE);
         if self.lines_left == 0 || self.bytes_left < message.len() {
-            let limit = if self.lines_left == 0 { Limit::LogLines } else { Limit::LogBytes };
-            self.wall.hit(limit, 1);
             self.dropped_lines += 1;
             self.dropped_bytes += message.len() as u64;
             return;

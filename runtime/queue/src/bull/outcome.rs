@@ -49,17 +49,20 @@ pub(crate) enum Next {
 
 /// Decides what to do with `record` after `error`.
 pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
-    let (reason, retryable) = match error {
+    // A spent rate limit still waits what the backend asked, at least.
+    let (reason, retryable, at_least) = match error {
         JobError::RateLimited { retry_after, .. } if record.rate_limited < FREE_RATE_LIMITS => {
             return Plan::RateLimited(clamp_wait(*retry_after));
         }
-        JobError::RateLimited { message, .. } => (rate_limits_spent(message), true),
-        JobError::Retryable(message) => (message.clone(), true),
-        JobError::Fatal(message) => (message.clone(), false),
+        JobError::RateLimited { message, retry_after } => {
+            (rate_limits_spent(message), true, clamp_wait(*retry_after).as_millis() as u64)
+        }
+        JobError::Retryable(message) => (message.clone(), true, 0),
+        JobError::Fatal(message) => (message.clone(), false, 0),
     };
     let attempts_made = record.job.attempts_made.saturating_add(1);
     let next = if retryable && attempts_made < record.opts.attempts {
-        match record.opts.backoff.map_or(0, |b| b.delay_ms(attempts_made)) {
+        match record.opts.backoff.map_or(0, |b| b.delay_ms(attempts_made)).max(at_least) {
             0 => Next::Retry,
             delay => Next::Delay(delay),
         }
@@ -130,7 +133,7 @@ mod tests {
         let mut limited = record(r#"{"attempts":3}"#, "0");
         limited.rate_limited = FREE_RATE_LIMITS;
         let spent = attempt(plan(&limited, &wait(1000)));
-        assert_eq!((spent.next, spent.attempts_made), (Next::Retry, 1));
+        assert_eq!((spent.next, spent.attempts_made), (Next::Delay(1000), 1), "it still waits what the backend asked");
         assert!(spent.reason.contains("rate limited more than 20 times"), "{}", spent.reason);
     }
 
