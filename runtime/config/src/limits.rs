@@ -32,8 +32,8 @@ pub struct JobLimits {
     pub max_log_bytes: usize,
     /// HTTP requests one stage call may send (redirect hops included).
     pub max_http_requests: usize,
-    /// Linear memory the tenant's calls in flight may have, all together:
-    /// each counts what its instance has and takes more as it grows.
+    /// Linear memory the tenant's calls in flight may have, all together,
+    /// each counted at its stage's `memory` cap; a call waits for room.
     pub max_memory_in_use: usize,
     /// Bytes the tenant may keep in `kv`, keys and values, all namespaces.
     pub max_kv_bytes: usize,
@@ -148,10 +148,10 @@ pub const KNOBS: &[Knob] = &[
     },
     Knob {
         key: "max_memory_in_use",
-        default: 4 << 30,
-        max: 1 << 36,
+        default: 64 << 30,
+        max: 1 << 40,
         kind: Kind::Size,
-        what: "linear memory of the tenant's calls in flight, all together",
+        what: "linear memory of the tenant's calls in flight, each counted at its stage's `memory` cap",
         field: |l| &mut l.max_memory_in_use,
     },
     Knob {

@@ -30,7 +30,8 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct EngineOptions {
     /// Stage instances in calls at once; calls beyond it wait for a free one.
     pub max_instances: u32,
-    /// Warm instances kept idle between calls, on top of `max_instances`.
+    /// MiB of linear memory kept in idle warm instances between calls (each
+    /// holds at least 1), on top of `max_instances`.
     pub max_idle: u32,
     /// The worker's slots in all: a tenant holding `n` of them gets
     /// `n / pool_slots` of the instances ([`StageEngine::tenant_share`]).
@@ -62,7 +63,7 @@ pub struct StageEngine {
     pub(crate) engine: wasmtime::Engine,
     pub(crate) linker: Arc<Linker<StageState>>,
     pub(crate) instances: Arc<Semaphore>,
-    /// The idle budget: a warm instance holds one permit while it waits.
+    /// The idle budget: a warm instance holds a permit per MiB while it waits.
     pub(crate) idle: Arc<Semaphore>,
     pub(crate) cache: Option<Arc<CompileCache>>,
     pub(crate) wasi: Arc<WasiContexts>,

@@ -6,11 +6,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lingo_config::{OnError, Phase, StageSpec};
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Outcome, Request, StageError};
@@ -32,9 +30,6 @@ pub enum StageFault {
     Timeout(Duration),
     /// The guest wanted more linear memory than its cap.
     OutOfMemory(u64),
-    /// The guest wanted more memory while the tenant's other calls held the
-    /// rest of its `max_memory_in_use` (MiB).
-    TenantMemory(u64),
     /// The guest panicked; the panic message.
     Panic(String),
     /// Any other trap (stack overflow, unreachable, ...).
@@ -44,7 +39,7 @@ pub enum StageFault {
 impl StageFault {
     /// Only a timeout may pass by itself; a trap happens again on the same input.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StageFault::Timeout(_) | StageFault::TenantMemory(_))
+        matches!(self, StageFault::Timeout(_))
     }
 }
 
@@ -53,10 +48,6 @@ impl fmt::Display for StageFault {
         match self {
             StageFault::Timeout(t) => write!(f, "timed out after {}", humanize(*t)),
             StageFault::OutOfMemory(cap) => write!(f, "ran out of memory (limit {} MiB)", cap >> 20),
-            StageFault::TenantMemory(budget) => write!(
-                f,
-                "ran out of memory: the tenant's calls in flight hold all of its limits.max_memory_in_use ({budget} MiB)"
-            ),
             StageFault::Panic(message) => write!(f, "panicked: {message}"),
             StageFault::Trap(message) => write!(f, "trapped: {message}"),
         }
@@ -127,9 +118,6 @@ pub struct Stage {
     wall: Wall,
     /// Its idle instances.
     warm: WarmPool,
-    /// The linear memory its last call ended with: what a new instance is
-    /// counted at in the tenant's budget before it grows.
-    typical_memory: AtomicUsize,
     services: Services,
 }
 
@@ -162,7 +150,6 @@ impl Stage {
             kv: Kv::new(services.kv.clone(), &wall, &spec.kv_namespace, MAX_KV_VALUE),
             wall,
             warm: WarmPool::new(spec.instances.max_reuse(), services.engine.idle.clone()),
-            typical_memory: AtomicUsize::new(1 << 20),
             services,
         }
     }
@@ -251,6 +238,8 @@ impl Stage {
         let engine = &self.services.engine;
         // The tenant's slice first: a tenant that fans out waits on its own.
         let _share = self.wall.instances.acquire().await.expect("tenant semaphore open");
+        // Counted at its cap, which it can never pass: a hard bound.
+        let _memory = self.wall.memory_room(self.memory as usize).await;
         let _instance = engine.instances.acquire().await.expect("instance semaphore open");
         let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_instance(job_id, call)).await;
         (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)))
@@ -263,19 +252,12 @@ impl Stage {
         let keep = !matches!(call, Call::Init);
         let parts = self.call_parts(job_id);
         let warm = if keep { self.warm.take() } else { None };
-        // The memory it has (or a new one is likely to need) counts in the
-        // tenant's budget from the start; growth takes more as it goes.
-        let size =
-            warm.as_ref().map_or(self.typical_memory.load(Ordering::Relaxed), |w| w.store.data().limits.current());
-        let room = self.wall.memory_room(size).await;
         let mut instance = match warm {
             Some(mut warm) => {
-                let state = warm.store.data_mut();
-                state.begin_call(parts);
-                state.limits.hold(self.wall.memory.clone(), room);
+                warm.store.data_mut().begin_call(parts);
                 warm
             }
-            None => match self.instantiate(parts, room).await {
+            None => match self.instantiate(parts).await {
                 Ok(fresh) => fresh,
                 Err(fault) => return (Err(fault), None),
             },
@@ -289,10 +271,8 @@ impl Stage {
             Ok(Err(err)) => Err(classify(&err, instance.store.data(), self.timeout)),
         };
         let state = instance.store.data_mut();
-        // A kept instance must not keep its tenant's turn or memory budget.
+        // A kept instance must not keep its tenant's turn at the CPU.
         state.turn.give_up();
-        state.limits.release();
-        self.typical_memory.store(state.limits.current(), Ordering::Relaxed);
         state.log.report_dropped();
         let host = state.host_cpu.take();
         let clean = result.is_ok() && state.stderr_is_empty() && !state.limits.exceeded;
@@ -304,10 +284,9 @@ impl Stage {
     }
 
     /// A new instance of the plugin, in a new store set up for one call.
-    async fn instantiate(&self, parts: CallParts, room: OwnedSemaphorePermit) -> Result<Instantiated, StageFault> {
+    async fn instantiate(&self, parts: CallParts) -> Result<Instantiated, StageFault> {
         let engine = &self.services.engine;
-        let mut state = StageState::new(engine.wasi.take(), self.memory as usize, parts);
-        state.limits.hold(self.wall.memory.clone(), room);
+        let state = StageState::new(engine.wasi.take(), self.memory as usize, parts);
         let mut store = Store::new(&engine.engine, state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(1);
@@ -377,9 +356,6 @@ impl Stage {
 fn classify(err: &wasmtime::Error, state: &StageState, timeout: Duration) -> StageFault {
     if state.limits.exceeded {
         return StageFault::OutOfMemory(state.limits.max_bytes() as u64);
-    }
-    if state.limits.over_budget {
-        return StageFault::TenantMemory(state.http.wall.limits.max_memory_in_use as u64 >> 20);
     }
     let stderr = state.stderr_text();
     match err.downcast_ref::<Trap>() {

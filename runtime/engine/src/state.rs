@@ -4,10 +4,8 @@
 //! store from call to call; [`StageState::begin_call`] gives it the next
 //! call's own.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -170,27 +168,11 @@ pub struct MemoryLimit {
     current: usize,
     /// Set when a grow request was refused.
     pub exceeded: bool,
-    /// The tenant's budget of memory in use (MiB) and what the call holds of it.
-    budget: Option<(Arc<Semaphore>, OwnedSemaphorePermit)>,
-    /// Set when a grow within the cap was refused because the tenant's other
-    /// calls hold the rest of `max_memory_in_use`.
-    pub over_budget: bool,
 }
 
 impl MemoryLimit {
     fn new(max_bytes: usize) -> Self {
-        Self { max_bytes, current: 0, exceeded: false, budget: None, over_budget: false }
-    }
-
-    /// Counts this call's memory in the tenant's budget, starting from `held`.
-    pub(crate) fn hold(&mut self, budget: Arc<Semaphore>, held: OwnedSemaphorePermit) {
-        self.budget = Some((budget, held));
-        self.over_budget = false;
-    }
-
-    /// Gives the call's share of the budget back (the call is over).
-    pub(crate) fn release(&mut self) {
-        self.budget = None;
+        Self { max_bytes, current: 0, exceeded: false }
     }
 
     /// The cap in bytes.
@@ -209,18 +191,6 @@ impl ResourceLimiter for MemoryLimit {
         if desired > self.max_bytes {
             self.exceeded = true;
             return Ok(false);
-        }
-        if let Some((budget, held)) = &mut self.budget {
-            let missing = crate::wall::mib(desired).saturating_sub(held.num_permits());
-            if missing > 0 {
-                match budget.clone().try_acquire_many_owned(missing as u32) {
-                    Ok(more) => held.merge(more),
-                    Err(_) => {
-                        self.over_budget = true;
-                        return Ok(false);
-                    }
-                }
-            }
         }
         self.current = self.current.max(desired);
         Ok(true)

@@ -14,7 +14,8 @@
 //! hold a permit of the engine's idle budget, which the pooling allocator
 //! was sized for on top of the live instances, so idle instances never take
 //! a slot a call needs: with the budget spent, an instance checked in is
-//! simply dropped.
+//! simply dropped. The budget is in MiB of linear memory, so idle instances
+//! are bounded in memory as well as in number.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -89,7 +90,9 @@ impl WarmPool {
         if idle.len() >= MAX_IDLE_PER_STAGE {
             return Some(warm);
         }
-        let Ok(budget) = self.budget.clone().try_acquire_owned() else { return Some(warm) };
+        // The budget counts the memory idle instances keep, in MiB.
+        let size = crate::wall::mib(warm.store.data().limits.current()).max(1) as u32;
+        let Ok(budget) = self.budget.clone().try_acquire_many_owned(size) else { return Some(warm) };
         idle.push(Idle { warm, since: Instant::now(), _budget: budget });
         None
     }

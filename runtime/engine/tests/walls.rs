@@ -252,16 +252,24 @@ async fn the_workers_own_addresses_are_refused_whatever_allowed_hosts_says() {
     assert_eq!(llm.requests("/api/tags"), 0);
 }
 
+/// With `memory = "16MiB"` and `max_memory_in_use = "32MiB"`, two calls
+/// of the tenant run at once and the third waits for room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenants_calls_in_flight_share_max_memory_in_use() {
     let services = services(KvStore::memory(), 16, 16);
-    let head = "[limits]\nmax_memory_in_use = \"2MiB\"";
-    let hungry = load("evil", head, r#"{ act = "huge", bytes = 4000000 }"#, "memory = \"32MiB\"", &services).await;
-    let message = failure(run(&hungry, "hi", 1).await);
-    assert!(
-        message.contains("the tenant's calls in flight hold all of its limits.max_memory_in_use (2 MiB)"),
-        "{message}"
-    );
-    let modest = load("evil", head, r#"{ act = "upper" }"#, "", &services).await;
-    assert_eq!(run(&modest, "fits", 1).await.unwrap().translations["en"], "FITS", "what a call held came back");
+    let head = "[limits]\nmax_memory_in_use = \"32MiB\"";
+    let spin = load("evil", head, r#"{ act = "loop" }"#, "memory = \"16MiB\"\ntimeout = \"1s\"", &services).await;
+    let wall = spin.wall().clone();
+    let started = std::time::Instant::now();
+    let calls = (0..3).map(|i| {
+        let spin = spin.clone();
+        tokio::spawn(async move { run(&spin, &format!("spin {i}"), 1).await })
+    });
+    let results = futures::future::join_all(calls).await;
+    for result in results {
+        assert!(failure(result.unwrap()).contains("timed out"));
+    }
+    // Two rounds of the 1 s timeout: the third call waited for the first two.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1900), "took {:?}", started.elapsed());
+    assert_eq!(wall.free_instances(), 4, "and everything came back: 4 of 16 slots, 16 instances");
 }
