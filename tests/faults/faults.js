@@ -398,6 +398,11 @@ function report(started) {
     '|---|---|---:|---|---|',
     ...results.map((r) => `| ${r.scenario} | ${r.what} | ${r.value} | ${r.target} | ${r.ok ? 'ok' : '**missed**'} |`),
     '',
+    '"Jobs run twice" after a Redis restart counts jobs whose outcome was lost with the connection and',
+    'that the stalled check ran again: none on bull, whose worker retries the write; some on bullmq, where',
+    'the `bullmq-official` crate writes a completion once. None is lost either way; with the default',
+    '30 s lock they wait 45–70 s in active first. lingo\'s own bullmq loop (issue #19) is the fix.',
+    '',
   ];
   return lines.join('\n');
 }
