@@ -639,14 +639,13 @@ async fn job_data_that_is_not_utf8_fails_that_job_and_the_queue_goes_on() {
     let server = RedisServer::start();
     let mut con = connect(&server).await;
     let processor = Recorder::new(|_, _| async { Ok(json!({ "ok": true })) });
-    let worker = start(settings(&server.url()), processor.clone()).await;
+    // The hashes are rewritten before any worker runs, so none can take a job first.
     let bad = add(&mut con, json!({ "text": "placeholder" }), json!({ "attempts": 3 })).await;
     let _: () = con.hset(key(&bad), "data", b"{\"text\":\"\xff\xfe\"}".as_slice()).await.unwrap();
     let missing = add(&mut con, json!({}), json!({})).await;
     let _: () = con.hdel(key(&missing), "data").await.unwrap();
-    // Only now may the worker see them: both ids are already in wait, so add
-    // one good job behind them and check all three.
     let good = add(&mut con, json!({ "text": "fine" }), json!({})).await;
+    let worker = start(settings(&server.url()), processor.clone()).await;
 
     eventually("the good job behind them completes", finished(&con, "completed", &good).await).await;
     eventually("the bad job failed", finished(&con, "failed", &bad).await).await;
