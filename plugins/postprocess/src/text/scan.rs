@@ -29,9 +29,7 @@ pub(super) fn scan(text: &str, guides: Option<&[Piece]>) -> Vec<Token> {
 /// matchers accept. Most chars of a chat line start none, so the scan skips
 /// them without trying every matcher.
 pub(super) fn may_start_token(c: char, guided: bool) -> bool {
-    matches!(c, 'h' | 'H' | '@' | '#' | '0'..='9')
-        || is_pictograph(c)
-        || (guided && matches!(c, '＠' | '＃' | ':'))
+    matches!(c, 'h' | 'H' | '@' | '#' | '0'..='9') || is_pictograph(c) || (guided && matches!(c, '＠' | '＃' | ':'))
 }
 
 /// The token starting at `at`, if any; URLs first, so what is inside one
