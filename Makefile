@@ -4,7 +4,7 @@
 CARGO ?= cargo
 LINGO := target/release/lingo
 
-.PHONY: setup build test test-rust test-plugins test-interop test-faults test-faults-short test-bench demo bench fmt clippy
+.PHONY: lint setup build test test-rust test-plugins test-interop test-faults test-faults-short test-bench demo bench fmt clippy
 
 setup:
 	@scripts/setup.sh
@@ -12,7 +12,7 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-test: build test-plugins test-rust test-interop test-faults-short test-bench
+test: build lint test-plugins test-rust test-interop test-faults-short test-bench
 
 test-rust:
 	$(CARGO) test --release --workspace
@@ -55,3 +55,10 @@ fmt:
 
 clippy:
 	$(CARGO) clippy --release --workspace -- -D warnings
+
+# Formatting and clippy (-D warnings) in both workspaces: part of `make test`.
+lint: setup
+	$(CARGO) fmt --all --check
+	cd plugins && $(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release --manifest-path plugins/Cargo.toml --target-dir target/plugins-native --all-targets -- -D warnings

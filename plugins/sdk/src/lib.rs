@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 
 /// The bindings generated from `wit/pipeline.wit`; plugins use the re-exports.
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)] // generated code: the WIT's `remember` export
 pub mod bindings {
     wit_bindgen::generate!({
         world: "stage",

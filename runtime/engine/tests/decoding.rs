@@ -66,10 +66,10 @@ proptest! {
     /// The gateway's path: any body bytes, then the job check.
     #[test]
     fn any_gateway_body_decodes_or_says_why(body in prop::collection::vec(any::<u8>(), 0..300)) {
-        if let Ok(value) = serde_json::from_slice::<Value>(&body) {
-            if let Ok(job) = TranslationJob::from_value(&value, &limits()) {
-                holds_the_limits(&job, &limits());
-            }
+        if let Ok(value) = serde_json::from_slice::<Value>(&body)
+            && let Ok(job) = TranslationJob::from_value(&value, &limits())
+        {
+            holds_the_limits(&job, &limits());
         }
     }
 

@@ -261,6 +261,28 @@ fn transport_error(err: reqwest::Error) -> HttpError {
     HttpError::Connect(message)
 }
 
+impl Host for StageState {
+    /// The exchange runs as a task of its own. Polled here, it would run on
+    /// the stage's fiber stack, and reqwest's and hyper's deep poll frames
+    /// would keep about 30 KiB of that stack resident for as long as the
+    /// backend takes to answer, for every call in flight.
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+        // Aborted when dropped: a request lives no longer than its call.
+        let counted = self.counts_cpu();
+        let http = self.http.clone();
+        let turn = http.turn.clone();
+        let (joined, spent) = metered(counted, async {
+            let exchange = tokio::spawn(metered(counted, async move { http.send(request).await }));
+            turn.away(AbortOnDropHandle::new(exchange)).await
+        })
+        .await;
+        self.add_host_cpu(spent);
+        let (response, exchange_cpu) = joined?;
+        self.add_task_cpu(exchange_cpu);
+        Ok(response)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,27 +305,5 @@ mod tests {
         }
         assert!(client.reachable("127.0.0.1", 8000).await, "other ports stay reachable");
         assert!(client.reachable("10.1.2.3", 6379).await, "another machine's Redis is not ours");
-    }
-}
-
-impl Host for StageState {
-    /// The exchange runs as a task of its own. Polled here, it would run on
-    /// the stage's fiber stack, and reqwest's and hyper's deep poll frames
-    /// would keep about 30 KiB of that stack resident for as long as the
-    /// backend takes to answer, for every call in flight.
-    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        // Aborted when dropped: a request lives no longer than its call.
-        let counted = self.counts_cpu();
-        let http = self.http.clone();
-        let turn = http.turn.clone();
-        let (joined, spent) = metered(counted, async {
-            let exchange = tokio::spawn(metered(counted, async move { http.send(request).await }));
-            turn.away(AbortOnDropHandle::new(exchange)).await
-        })
-        .await;
-        self.add_host_cpu(spent);
-        let (response, exchange_cpu) = joined?;
-        self.add_task_cpu(exchange_cpu);
-        Ok(response)
     }
 }
