@@ -17,6 +17,7 @@ pub mod fair;
 mod job;
 pub mod producer;
 mod settings;
+mod shared;
 mod worker;
 
 pub use depth::waiting_jobs;

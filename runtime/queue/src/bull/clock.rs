@@ -5,14 +5,11 @@
 //! A delayed score is `due_ms * 4096 + (numeric id & 4095)`: the low bits
 //! order jobs due in the same millisecond (spec A1, A7).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Milliseconds since the Unix epoch, by this host's clock.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use crate::shared::now_ms;
 
 /// The `K(delayed)` score of job `id` due at `due_ms`; ids that are not
 /// numbers contribute 0, as in bull.

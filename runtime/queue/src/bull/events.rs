@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::clock::parse_due;
-use super::health::Backoff;
+use crate::shared::health::Backoff;
 
 /// Forwards due times announced on `channel` to `due` until `stop`.
 pub(crate) async fn forward_delayed(client: Client, channel: String, due: mpsc::Sender<u64>, stop: CancellationToken) {

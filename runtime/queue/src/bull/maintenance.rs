@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::clock::instant_at;
-use super::health::Health;
+use crate::shared::health::Health;
 use super::store::Store;
 
 /// bull's `guardInterval`: the longest promotion may wait.

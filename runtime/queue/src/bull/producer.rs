@@ -9,7 +9,7 @@ use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use serde_json::json;
 
-use super::clock::now_ms;
+use crate::shared::now_ms;
 use super::keys::Keys;
 use super::scripts;
 use crate::producer::waiters::Waiters;

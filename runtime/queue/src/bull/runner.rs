@@ -8,10 +8,8 @@
 //! fetch-next); the task then runs it in the same slot, for as long as the
 //! slot would go back to this tenant anyway and the worker is not stopping.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures::FutureExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
@@ -19,11 +17,12 @@ use tracing::{debug, error, warn};
 use crate::fair::Slot;
 use crate::{JobError, Processor};
 
-use super::clock::now_ms;
-use super::health::Health;
-use super::locks::Locks;
-use super::outcome::{self, Next, Plan};
-use super::record::Record;
+use crate::shared::health::Health;
+use crate::shared::locks::Locks;
+use crate::shared::now_ms;
+use crate::shared::opts::Backoff;
+use crate::shared::outcome::{self, Next, Plan};
+use crate::shared::record::{Record, run_processor};
 use super::store::{Fetched, Store, code};
 
 /// What every job task shares.
@@ -45,8 +44,8 @@ pub(crate) struct JobContext {
 /// next jobs its completions took, in the same slot.
 pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mut record: Record, slot: Slot) {
     loop {
-        let held = ctx.locks.hold(&record.job.id);
-        let result = process(&*processor, &record, slot.index()).await;
+        let held = ctx.locks.hold(&record.job.id, ctx.store.token());
+        let result = run_processor(&*processor, &record, slot.index()).await;
         drop(held);
         let (written, next) = match result {
             Ok(value) => {
@@ -68,24 +67,6 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
     drop(slot);
 }
 
-/// Calls the processor; a panic counts as a failed (retryable) attempt
-/// rather than leaving the job locked until the lock expires.
-async fn process<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
-    if let Some(reason) = &record.unreadable {
-        warn!(job.id = %record.job.id, slot, "[slot-{slot}] job {} has bad data: {reason}", record.job.id);
-        return Err(JobError::Fatal(reason.clone()));
-    }
-    let run = AssertUnwindSafe(processor.process(&record.job, slot));
-    run.catch_unwind().await.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(JobError::Retryable(format!("processor panicked: {message}")))
-    })
-}
-
 /// The written code, and the next job if one was taken. A retried write
 /// asks again; should an earlier try have taken a job whose reply was lost,
 /// that job waits, locked, for stalled recovery, as with bull's own worker.
@@ -103,7 +84,7 @@ async fn complete(
 
 async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Option<i64> {
     let id = &record.job.id;
-    match outcome::plan(record, err) {
+    match outcome::plan(record, err, Backoff::bull_delay_ms) {
         Plan::RateLimited(after) => {
             debug!(job.id = %id, retry_after_ms = after.as_millis() as u64, reason = %err, "job rate limited; delayed");
             let due = now_ms().saturating_add(after.as_millis() as u64);

@@ -7,11 +7,15 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 use redis::{RedisResult, ScriptInvocation};
 
-use super::clock::{delayed_score, due_bound, due_text, now_ms, parse_due};
+use futures::future::join_all;
+
+use super::clock::{delayed_score, due_bound, due_text, parse_due};
 use super::keys::Keys;
-use super::outcome::{FailedAttempt, Next};
-use super::record::Record;
 use super::scripts;
+use crate::shared::locks::{Lock, Renew};
+use crate::shared::outcome::{FailedAttempt, Next};
+use crate::shared::record::Record;
+use crate::shared::now_ms;
 
 /// Script reply codes (spec A12): the job is fine, or why it is not ours.
 pub(crate) mod code {
@@ -76,6 +80,14 @@ pub(crate) struct Stalled {
     pub failed: Vec<String>,
 }
 
+/// Each lock checked against the worker's token, all at once (pipelined on
+/// the one multiplexed connection).
+impl Renew for Store {
+    async fn renew(&self, locks: &[Lock]) -> RedisResult<Vec<bool>> {
+        join_all(locks.iter().map(|lock| self.extend_lock(&lock.id))).await.into_iter().collect()
+    }
+}
+
 impl Store {
     pub fn new(con: ConnectionManager, keys: Arc<Keys>, token: String, lock_ms: u64) -> Self {
         Self { con, keys, token: token.into(), lock_ms }
@@ -96,8 +108,13 @@ impl Store {
         Ok(reply.map_or(Fetched::Empty, fetched))
     }
 
+    /// The token this worker locks its jobs with.
+    pub fn token(&self) -> &Arc<str> {
+        &self.token
+    }
+
     /// Renews the lock of job `id` if this worker still holds it (spec A5).
-    pub async fn extend_lock(&self, id: &str) -> RedisResult<bool> {
+    async fn extend_lock(&self, id: &str) -> RedisResult<bool> {
         let mut call = scripts::EXTEND_LOCK.key(self.keys.lock(id));
         call.key(&self.keys.stalled).arg(&*self.token).arg(self.lock_ms).arg(id);
         self.invoke(&call).await
@@ -188,12 +205,10 @@ impl Store {
         Ok(reply.map(|(recovered, failed)| Stalled { recovered, failed }))
     }
 
-    /// Wakes the connection `client_id` from a blocking command as if it
-    /// timed out; sent from the command connection since that one is busy.
-    pub async fn unblock(&self, client_id: i64) -> RedisResult<bool> {
-        let mut command = redis::cmd("CLIENT");
-        command.arg("UNBLOCK").arg(client_id);
-        command.query_async(&mut self.con.clone()).await
+
+    /// The command connection (cheap to clone).
+    pub fn connection(&self) -> ConnectionManager {
+        self.con.clone()
     }
 
     /// Gives back an unlocked job popped after shutdown began.

@@ -7,7 +7,6 @@
 //! before it checks the finished sets, so an outcome published between the
 //! add and the registration is never missed.
 
-mod bullmq;
 pub(crate) mod waiters;
 
 use std::time::Duration;
@@ -37,7 +36,7 @@ pub struct Producer {
 
 enum Side {
     Bull(crate::bull::BullProducer),
-    BullMq(Box<bullmq::BullMqProducer>),
+    BullMq(Box<crate::bullmq::BullMqProducer>),
 }
 
 impl Producer {
@@ -56,7 +55,7 @@ impl Producer {
             Protocol::Bull => {
                 Side::Bull(crate::bull::BullProducer::start(client, con.clone(), settings, waiters.clone()))
             }
-            Protocol::BullMq => Side::BullMq(Box::new(bullmq::BullMqProducer::start(settings, waiters.clone()).await?)),
+            Protocol::BullMq => Side::BullMq(Box::new(crate::bullmq::BullMqProducer::start(settings, waiters.clone()).await?)),
         };
         Ok(Self { side, con, base: settings.key_prefix(), waiters })
     }

@@ -1,7 +1,8 @@
-//! Keeping running jobs' locks alive (spec A5).
+//! Keeping running jobs' locks alive, for either protocol.
 //!
 //! One task per worker renews the lock of every job the worker is running,
-//! every half lock duration. It runs apart from the jobs' tasks, so a
+//! every half lock duration, in one round ([`Renew`]: bull checks each lock
+//! against the worker's token, bullmq renews them all in one script call). It runs apart from the jobs' tasks, so a
 //! processor that keeps its thread busy cannot starve the renewal and lose
 //! its job to another worker's stalled check. Each renewal is a
 //! compare-and-set on this worker's token; a round that failed is retried
@@ -19,25 +20,39 @@
 //! renewal of a later run.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures::future::join_all;
+use redis::RedisResult;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::health::{Backoff, Health};
-use super::store::Store;
+
+/// A held job's lock: its id and the token it was locked with.
+#[derive(Debug, Clone)]
+pub(crate) struct Lock {
+    pub id: String,
+    pub token: Arc<str>,
+}
+
+/// How a protocol renews locks.
+pub(crate) trait Renew: Send + Sync + 'static {
+    /// Renews every lock in `locks`; for each, whether it is still this
+    /// worker's (false: it expired or another worker took the job).
+    fn renew(&self, locks: &[Lock]) -> impl Future<Output = RedisResult<Vec<bool>>> + Send;
+}
 
 /// The jobs whose locks this worker renews.
 #[derive(Debug, Default)]
 pub(crate) struct Locks {
-    /// Job id → the hold's number, so that a renewal's verdict on an earlier
-    /// run of the same job (retried, and taken again by this worker) never
-    /// touches the later run's hold.
-    held: Mutex<HashMap<String, u64>>,
+    /// Job id → the hold's number and lock token. The number makes sure a
+    /// renewal's verdict on an earlier run of the same job (retried, and
+    /// taken again by this worker) never touches the later run's hold.
+    held: Mutex<HashMap<String, (u64, Arc<str>)>>,
     next_hold: AtomicU64,
 }
 
@@ -60,7 +75,7 @@ impl Locks {
     /// `hard_stop` ends it, at once, even mid-round: the shutdown grace is
     /// over and the jobs still running are left for stalled recovery.
     pub fn start(
-        store: Store,
+        store: impl Renew,
         health: Arc<Health>,
         every: Duration,
         hard_stop: CancellationToken,
@@ -70,35 +85,37 @@ impl Locks {
         (locks, task)
     }
 
-    /// Renews job `id`'s lock until the returned hold is dropped.
-    pub fn hold(self: &Arc<Self>, id: &str) -> Held {
+    /// Renews job `id`'s lock, taken with `token`, until the returned hold
+    /// is dropped.
+    pub fn hold(self: &Arc<Self>, id: &str, token: &Arc<str>) -> Held {
         let number = self.next_hold.fetch_add(1, Ordering::Relaxed);
-        self.held().insert(id.to_owned(), number);
+        self.held().insert(id.to_owned(), (number, Arc::clone(token)));
         Held { locks: Arc::clone(self), id: id.to_owned(), number }
     }
 
     /// Forgets hold `number` of job `id`, unless a later hold replaced it.
     fn release(&self, id: &str, number: u64) -> bool {
         let mut held = self.held();
-        let current = held.get(id) == Some(&number);
+        let current = held.get(id).is_some_and(|(n, _)| *n == number);
         if current {
             held.remove(id);
         }
         current
     }
 
-    fn snapshot(&self) -> Vec<(String, u64)> {
-        self.held().iter().map(|(id, &n)| (id.clone(), n)).collect()
+    fn snapshot(&self) -> Vec<(Lock, u64)> {
+        let held = self.held();
+        held.iter().map(|(id, (n, token))| (Lock { id: id.clone(), token: Arc::clone(token) }, *n)).collect()
     }
 
     /// The map; no code panics while holding it, and a poisoned map is still
     /// the right one: renewal must go on for every other job.
-    fn held(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+    fn held(&self) -> MutexGuard<'_, HashMap<String, (u64, Arc<str>)>> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-async fn renew(locks: Arc<Locks>, store: Store, health: Arc<Health>, every: Duration, stop: CancellationToken) {
+async fn renew(locks: Arc<Locks>, store: impl Renew, health: Arc<Health>, every: Duration, stop: CancellationToken) {
     let mut warned = false;
     let mut backoff = Backoff::default();
     let mut wait = every;
@@ -114,31 +131,25 @@ async fn renew(locks: Arc<Locks>, store: Store, health: Arc<Health>, every: Dura
         if jobs.is_empty() {
             continue;
         }
-        let renewals = tokio::select! {
+        let (held, numbers): (Vec<Lock>, Vec<u64>) = jobs.into_iter().unzip();
+        let renewed = tokio::select! {
             _ = stop.cancelled() => return,
-            renewals = join_all(jobs.iter().map(|(id, _)| store.extend_lock(id))) => renewals,
+            renewed = store.renew(&held) => renewed,
         };
-        let mut failure = None;
-        for ((id, number), renewed) in jobs.into_iter().zip(renewals) {
-            match renewed {
-                Ok(true) => {}
-                // Still held: the lock expired or another worker took the job.
-                // No longer held: the job finished meanwhile, nothing lost.
-                Ok(false) => {
-                    if locks.release(&id, number) {
-                        warn!(job.id = %id, "job lock lost; another worker may run this job, its result will be discarded");
+        match renewed {
+            Ok(verdicts) => {
+                for ((lock, number), ours) in held.iter().zip(numbers).zip(verdicts) {
+                    // Still held: the lock expired or another worker took the job.
+                    // No longer held: the job finished meanwhile, nothing lost.
+                    if !ours && locks.release(&lock.id, number) {
+                        warn!(job.id = %lock.id, "job lock lost; another worker may run this job, its result will be discarded");
                     }
                 }
-                Err(err) => failure = Some(err),
-            }
-        }
-        match failure {
-            None => {
                 health.ok();
                 backoff.reset();
                 warned = false;
             }
-            Some(err) => {
+            Err(err) => {
                 health.failed(&err);
                 wait = backoff.next_delay().min(every);
                 if !warned {
@@ -159,12 +170,14 @@ mod tests {
     #[test]
     fn a_later_hold_of_the_same_job_outlives_the_earlier_one() {
         let locks = Arc::new(Locks::default());
-        let first = locks.hold("7");
+        let token: Arc<str> = Arc::from("token");
+        let first = locks.hold("7", &token);
         let first_number = first.number;
         // The job was retried and taken again before the first hold ended.
-        let second = locks.hold("7");
+        let second = locks.hold("7", &token);
         drop(first);
-        assert_eq!(locks.snapshot(), vec![("7".to_string(), second.number)]);
+        let held: Vec<_> = locks.snapshot().into_iter().map(|(lock, n)| (lock.id, n)).collect();
+        assert_eq!(held, vec![("7".to_string(), second.number)]);
         // A renewal's verdict on the first run leaves the second alone.
         assert!(!locks.release("7", first_number));
         assert_eq!(locks.snapshot().len(), 1);

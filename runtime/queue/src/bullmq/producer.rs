@@ -4,27 +4,27 @@
 
 use std::sync::Arc;
 
-use bullmq::options::RedisConnectionOptions;
-use bullmq::{QueueEvent, QueueEvents, QueueEventsOptions, QueueOptions};
+use ::bullmq::options::RedisConnectionOptions;
+use ::bullmq::{QueueEvent, QueueEvents, QueueEventsOptions, QueueOptions};
 
-use super::Finished;
-use super::waiters::Waiters;
+use crate::producer::Finished;
+use crate::producer::waiters::Waiters;
 use crate::{QueueError, QueueSettings};
 
 /// The job name the gateway gives its jobs.
 const JOB_NAME: &str = "translate";
 
 pub(crate) struct BullMqProducer {
-    queue: bullmq::Queue,
+    queue: ::bullmq::Queue,
     _events: Arc<QueueEvents>,
 }
 
 impl BullMqProducer {
     pub async fn start(settings: &QueueSettings, waiters: Waiters) -> Result<Self, QueueError> {
         let connection = RedisConnectionOptions::new().url(settings.redis_url.clone());
-        let protocol = |e: bullmq::Error| QueueError::Protocol(e.to_string());
+        let protocol = |e: ::bullmq::Error| QueueError::Protocol(e.to_string());
         let options = QueueOptions::new().connection(connection.clone()).prefix(settings.prefix.clone());
-        let queue = bullmq::Queue::with_options(&settings.queue, options).await.map_err(protocol)?;
+        let queue = ::bullmq::Queue::with_options(&settings.queue, options).await.map_err(protocol)?;
         let events_options = QueueEventsOptions { connection, prefix: settings.prefix.clone(), ..Default::default() };
         let events = Arc::new(QueueEvents::with_options(&settings.queue, events_options).await.map_err(protocol)?);
         let reader = events.clone();
@@ -47,7 +47,7 @@ impl BullMqProducer {
 
     pub async fn add(&self, data: &serde_json::Value) -> Result<String, QueueError> {
         let job = self.queue.add(JOB_NAME, data).await.map_err(|e| match e {
-            bullmq::Error::Redis(source) => QueueError::Redis(source),
+            ::bullmq::Error::Redis(source) => QueueError::Redis(source),
             other => QueueError::Protocol(other.to_string()),
         })?;
         Ok(job.id().to_string())

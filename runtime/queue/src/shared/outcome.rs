@@ -1,5 +1,6 @@
-//! What happens to a job whose processor returned a [`JobError`] (spec A7):
-//! a pure decision, written to Redis afterwards by one script.
+//! What happens to a job whose processor returned a [`JobError`]: a pure
+//! decision, the same for both protocols but for the backoff formula,
+//! written to Redis afterwards by one script.
 //!
 //! The error's variant decides, never its message: `Retryable` counts an
 //! attempt and retries by the job's own `attempts`/`backoff`; `Fatal` counts
@@ -12,6 +13,7 @@ use std::time::Duration;
 use crate::JobError;
 use crate::job::{FREE_RATE_LIMITS, clamp_wait, rate_limits_spent};
 
+use super::opts::Backoff;
 use super::record::Record;
 
 /// The plan for a job that did not complete.
@@ -47,8 +49,9 @@ pub(crate) enum Next {
     Fail,
 }
 
-/// Decides what to do with `record` after `error`.
-pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
+/// Decides what to do with `record` after `error`; `backoff_ms` is the
+/// protocol's wait before the next run after so many failed runs.
+pub(crate) fn plan(record: &Record, error: &JobError, backoff_ms: fn(Backoff, u32) -> u64) -> Plan {
     // A spent rate limit still waits what the backend asked, at least.
     let (reason, retryable, at_least) = match error {
         JobError::RateLimited { retry_after, .. } if record.rate_limited < FREE_RATE_LIMITS => {
@@ -62,7 +65,7 @@ pub(crate) fn plan(record: &Record, error: &JobError) -> Plan {
     };
     let attempts_made = record.job.attempts_made.saturating_add(1);
     let next = if retryable && attempts_made < record.opts.attempts {
-        match record.opts.backoff.map_or(0, |b| b.delay_ms(attempts_made)).max(at_least) {
+        match record.opts.backoff.map_or(0, |b| backoff_ms(b, attempts_made)).max(at_least) {
             0 => Next::Retry,
             delay => Next::Delay(delay),
         }
@@ -94,6 +97,10 @@ mod tests {
         Record::from_fields("1".into(), flat.iter().map(|s| s.as_bytes().to_vec()).collect())
     }
 
+    fn bull_plan(record: &Record, error: &JobError) -> Plan {
+        plan(record, error, Backoff::bull_delay_ms)
+    }
+
     fn attempt(plan: Plan) -> FailedAttempt {
         match plan {
             Plan::Attempt(a) => a,
@@ -105,9 +112,9 @@ mod tests {
     fn retries_with_exponential_backoff_until_attempts_used() {
         let opts = r#"{"attempts":3,"backoff":{"type":"exponential","delay":200}}"#;
         let err = JobError::Retryable("boom".into());
-        assert_eq!(attempt(plan(&record(opts, "0"), &err)).next, Next::Delay(200));
-        assert_eq!(attempt(plan(&record(opts, "1"), &err)).next, Next::Delay(600));
-        let last = attempt(plan(&record(opts, "2"), &err));
+        assert_eq!(attempt(bull_plan(&record(opts, "0"), &err)).next, Next::Delay(200));
+        assert_eq!(attempt(bull_plan(&record(opts, "1"), &err)).next, Next::Delay(600));
+        let last = attempt(bull_plan(&record(opts, "2"), &err));
         assert_eq!((last.next, last.attempts_made), (Next::Fail, 3));
         assert_eq!(last.stacktrace, r#"["Error: old","Error: boom"]"#);
     }
@@ -115,24 +122,24 @@ mod tests {
     #[test]
     fn no_backoff_retries_at_once_and_default_attempts_do_not_retry() {
         let err = JobError::Retryable("x".into());
-        assert_eq!(attempt(plan(&record(r#"{"attempts":2}"#, "0"), &err)).next, Next::Retry);
-        assert_eq!(attempt(plan(&record("{}", "0"), &err)).next, Next::Fail);
+        assert_eq!(attempt(bull_plan(&record(r#"{"attempts":2}"#, "0"), &err)).next, Next::Retry);
+        assert_eq!(attempt(bull_plan(&record("{}", "0"), &err)).next, Next::Fail);
     }
 
     #[test]
     fn fatal_fails_at_once_but_counts_the_attempt() {
-        let failed = attempt(plan(&record(r#"{"attempts":5}"#, "1"), &JobError::Fatal("bad".into())));
+        let failed = attempt(bull_plan(&record(r#"{"attempts":5}"#, "1"), &JobError::Fatal("bad".into())));
         assert_eq!((failed.next, failed.attempts_made, failed.reason.as_str()), (Next::Fail, 2, "bad"));
     }
 
     #[test]
     fn a_rate_limit_waits_within_bounds_and_is_free_only_so_often() {
         let wait = |ms: u64| JobError::RateLimited { message: "slow".into(), retry_after: Duration::from_millis(ms) };
-        assert_eq!(plan(&record("{}", "0"), &wait(0)), Plan::RateLimited(Duration::from_millis(500)));
-        assert_eq!(plan(&record("{}", "0"), &wait(u64::MAX)), Plan::RateLimited(Duration::from_secs(300)));
+        assert_eq!(bull_plan(&record("{}", "0"), &wait(0)), Plan::RateLimited(Duration::from_millis(500)));
+        assert_eq!(bull_plan(&record("{}", "0"), &wait(u64::MAX)), Plan::RateLimited(Duration::from_secs(300)));
         let mut limited = record(r#"{"attempts":3}"#, "0");
         limited.rate_limited = FREE_RATE_LIMITS;
-        let spent = attempt(plan(&limited, &wait(1000)));
+        let spent = attempt(bull_plan(&limited, &wait(1000)));
         assert_eq!((spent.next, spent.attempts_made), (Next::Delay(1000), 1), "it still waits what the backend asked");
         assert!(spent.reason.contains("rate limited more than 20 times"), "{}", spent.reason);
     }
@@ -140,12 +147,12 @@ mod tests {
     #[test]
     fn rate_limited_uses_no_attempt() {
         let err = JobError::RateLimited { message: "slow".into(), retry_after: Duration::from_secs(2) };
-        assert_eq!(plan(&record("{}", "0"), &err), Plan::RateLimited(Duration::from_secs(2)));
+        assert_eq!(bull_plan(&record("{}", "0"), &err), Plan::RateLimited(Duration::from_secs(2)));
     }
 
     #[test]
     fn stack_trace_limit_keeps_the_last_entries() {
-        let failed = attempt(plan(&record(r#"{"stackTraceLimit":1}"#, "0"), &JobError::Fatal("new".into())));
+        let failed = attempt(bull_plan(&record(r#"{"stackTraceLimit":1}"#, "0"), &JobError::Fatal("new".into())));
         assert_eq!(failed.stacktrace, r#"["Error: new"]"#);
     }
 }

@@ -1,6 +1,7 @@
-//! A job's `opts` JSON as bull's producer stores it (spec A3), reduced to what
-//! the worker acts on: retries, backoff, what to keep when finished, where to
-//! push the job back, how many stack traces to keep.
+//! A job's `opts` JSON as bull's and bullmq's producers store it (the same
+//! names for what a worker acts on), reduced to that: retries, backoff, what
+//! to keep when finished, where to push the job back, how many stack traces
+//! to keep. Only the exponential backoff's formula differs by protocol.
 //!
 //! Parsing never fails: `opts` is written by other programs, so a missing or
 //! unreadable field falls back to bull's default rather than stranding a job.
@@ -35,7 +36,7 @@ pub(crate) struct JobOpts {
 pub(crate) enum Backoff {
     /// The same delay before every retry (also a bare number in `opts`).
     Fixed(u64),
-    /// `(2^attemptsMade − 1) × delay`: d, 3d, 7d, 15d …
+    /// Doubling: bull waits d, 3d, 7d, 15d …; bullmq d, 2d, 4d, 8d …
     Exponential(u64),
     /// A custom strategy that only a Node worker knows: no delay.
     Unknown,
@@ -107,12 +108,24 @@ impl Backoff {
         })
     }
 
-    /// The wait before the next run, after `attempts_made` failed runs.
-    pub fn delay_ms(self, attempts_made: u32) -> u64 {
+    /// bull's wait before the next run, after `attempts_made` failed runs:
+    /// exponential is `(2^attemptsMade − 1) × delay`.
+    pub fn bull_delay_ms(self, attempts_made: u32) -> u64 {
+        self.delay_ms(attempts_made, -1.0)
+    }
+
+    /// bullmq's: exponential is `2^(attemptsMade − 1) × delay`. (bullmq's
+    /// optional `jitter` only spreads retries out; it is not applied.)
+    pub fn bullmq_delay_ms(self, attempts_made: u32) -> u64 {
+        self.delay_ms(attempts_made.saturating_sub(1), 0.0)
+    }
+
+    /// `delay × (2^exponent + offset)` for exponential backoff.
+    fn delay_ms(self, exponent: u32, offset: f64) -> u64 {
         match self {
             Self::Fixed(delay) => delay,
             Self::Exponential(delay) => {
-                let factor = 2f64.powi(attempts_made.min(1024) as i32) - 1.0;
+                let factor = 2f64.powi(exponent.min(1024) as i32) + offset;
                 delay_ms(factor * delay as f64)
             }
             Self::Unknown => 0,
@@ -155,13 +168,21 @@ mod tests {
     #[test]
     fn exponential_backoff_is_2_pow_n_minus_1_times_delay() {
         let backoff = Backoff::Exponential(200);
-        let delays: Vec<u64> = (1..=4).map(|n| backoff.delay_ms(n)).collect();
+        let delays: Vec<u64> = (1..=4).map(|n| backoff.bull_delay_ms(n)).collect();
         assert_eq!(delays, [200, 600, 1400, 3000]);
     }
 
     #[test]
+    fn bullmq_exponential_backoff_is_2_pow_n_minus_1_times_delay() {
+        let backoff = Backoff::Exponential(200);
+        let delays: Vec<u64> = (1..=4).map(|n| backoff.bullmq_delay_ms(n)).collect();
+        assert_eq!(delays, [200, 400, 800, 1600]);
+        assert_eq!(Backoff::Fixed(70).bullmq_delay_ms(3), 70);
+    }
+
+    #[test]
     fn huge_exponents_are_capped() {
-        assert_eq!(Backoff::Exponential(1000).delay_ms(4000), MAX_DELAY_MS);
+        assert_eq!(Backoff::Exponential(1000).bull_delay_ms(4000), MAX_DELAY_MS);
     }
 
     #[test]
@@ -171,7 +192,7 @@ mod tests {
         assert_eq!(parse(r#"{"backoff":{"type":"fixed","delay":50}}"#), Some(Backoff::Fixed(50)));
         assert_eq!(parse(r#"{"backoff":{"type":"exponential","delay":10}}"#), Some(Backoff::Exponential(10)));
         assert_eq!(parse(r#"{"backoff":{"type":"jitter","delay":10}}"#), Some(Backoff::Unknown));
-        assert_eq!(Backoff::Unknown.delay_ms(3), 0);
+        assert_eq!(Backoff::Unknown.bull_delay_ms(3), 0);
         assert_eq!(parse(r#"{"attempts":3}"#), None);
     }
 

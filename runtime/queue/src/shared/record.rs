@@ -1,13 +1,20 @@
-//! A job hash as `moveToActive` returns it (spec A2): the processor's [`Job`]
-//! plus what finishing the job needs. Every value is a string on the wire and
-//! is parsed leniently, since producers of any bull version wrote it.
+//! A job hash as either protocol's `moveToActive` returns it: the
+//! processor's [`Job`] plus what finishing the job needs. Every value is a
+//! string on the wire and is parsed leniently, since producers of any
+//! version wrote it. bull counts attempts in `attemptsMade`, bullmq in `atm`;
+//! bullmq marks a job its stalled check gave up on with `defa`.
 //!
 //! The hash arrives as bytes: a `data` that is not UTF-8, or none at all,
 //! makes a record that says why ([`Record::unreadable`]), which the runner
 //! fails at once, instead of a reply that cannot be parsed and a job that
 //! stays locked in active forever.
 
-use crate::Job;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use tracing::warn;
+
+use crate::{Job, JobError, Processor};
 
 use super::opts::JobOpts;
 
@@ -26,6 +33,8 @@ pub(crate) struct Record {
     pub unreadable: Option<String>,
     /// Runs of this job that a rate limit sent back to delayed so far.
     pub rate_limited: u32,
+    /// bullmq's deferred failure: why the job must fail without running.
+    pub deferred_failure: Option<String>,
 }
 
 impl Record {
@@ -33,7 +42,7 @@ impl Record {
     pub fn from_fields(id: String, flat: Vec<Vec<u8>>) -> Self {
         let (mut name, mut data, mut opts, mut stacktrace) = (None, None, None, None);
         let (mut priority, mut attempts_made, mut timestamp) = (None, None, None);
-        let (mut unreadable, mut rate_limited) = (None, None);
+        let (mut unreadable, mut rate_limited, mut deferred_failure) = (None, None, None);
         let mut iter = flat.into_iter();
         while let (Some(field), Some(value)) = (iter.next(), iter.next()) {
             if field == b"data" {
@@ -48,7 +57,8 @@ impl Record {
                 "opts" => opts = Some(value),
                 "stacktrace" => stacktrace = Some(value),
                 "priority" => priority = number(&value),
-                "attemptsMade" => attempts_made = number(&value),
+                "attemptsMade" | "atm" => attempts_made = number(&value),
+                "defa" => deferred_failure = Some(value),
                 "timestamp" => timestamp = number(&value),
                 crate::job::RATE_LIMITED_FIELD => rate_limited = number(&value),
                 _ => {}
@@ -78,8 +88,30 @@ impl Record {
             stacktrace,
             unreadable,
             rate_limited: rate_limited.map_or(0, |n| n.max(0.0) as u32),
+            deferred_failure,
         }
     }
+}
+
+/// Calls the processor; a panic counts as a failed (retryable) attempt
+/// rather than leaving the job locked until the lock expires.
+pub(crate) async fn run_processor<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
+    if let Some(reason) = &record.unreadable {
+        warn!(job.id = %record.job.id, slot, "[slot-{slot}] job {} has bad data: {reason}", record.job.id);
+        return Err(JobError::Fatal(reason.clone()));
+    }
+    if let Some(reason) = &record.deferred_failure {
+        return Err(JobError::Fatal(reason.clone()));
+    }
+    let run = AssertUnwindSafe(processor.process(&record.job, slot));
+    run.catch_unwind().await.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(JobError::Retryable(format!("processor panicked: {message}")))
+    })
 }
 
 /// A numeric field; bull writes numbers as decimal text.
