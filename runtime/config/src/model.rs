@@ -44,13 +44,34 @@ impl Pipeline {
     }
 }
 
-/// Which producer library's protocol the queue speaks.
+/// Which producer library's protocol the queue speaks: the one type the
+/// config, `lingo check`, the host, the worker and the producer share (a
+/// third protocol is a variant here, a folder in `runtime/queue`, and the
+/// match arms the compiler then asks for).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// npm `bull` v4.
     Bull,
     /// npm `bullmq` v5+.
     BullMq,
+}
+
+impl Protocol {
+    /// Every protocol, in the order the docs list them.
+    pub const ALL: [Protocol; 2] = [Protocol::Bull, Protocol::BullMq];
+
+    /// Its name in `pipeline.toml` (`worker.protocol`) and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Bull => "bull",
+            Protocol::BullMq => "bullmq",
+        }
+    }
+
+    /// The protocol `name` names.
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.name() == name)
+    }
 }
 
 /// The `[worker]` table.
@@ -258,11 +279,7 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
         }
         None => redis_url.clone(),
     };
-    let protocol = f.parsed("protocol", "`bull` or `bullmq`", errors, |t| match t {
-        "bull" => Some(Protocol::Bull),
-        "bullmq" => Some(Protocol::BullMq),
-        _ => None,
-    });
+    let protocol = f.parsed("protocol", "`bull` or `bullmq`", errors, Protocol::from_name);
     let prefix = non_empty(f.string("prefix", errors), "bull", &f.path_of("prefix"), errors);
     let queue = if hosted { None } else { f.string("queue", errors) };
     let queue = non_empty(queue, "translation-jobs", &f.path_of("queue"), errors);

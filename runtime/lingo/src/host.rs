@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use lingo_config::{Hosted, Protocol, Tenant};
+use lingo_config::{Hosted, Tenant};
 use lingo_engine::{Pipeline, Plugins, Services};
 use lingo_queue::{QueueSettings, QueueWorker, SlotPool};
 use redis::aio::ConnectionManager;
@@ -88,7 +88,7 @@ impl Host {
         let host = Arc::new(Host {
             path: path.to_path_buf(),
             worker: config.worker.clone(),
-            protocol: queue_protocol(config.worker.protocol),
+            protocol: config.worker.protocol,
             pool: SlotPool::new(config.worker.concurrency),
             services,
             plugins: Plugins::default(),
@@ -350,10 +350,3 @@ pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
     }
 }
 
-/// The queue crate's name for the configured protocol.
-pub fn queue_protocol(protocol: Protocol) -> lingo_queue::Protocol {
-    match protocol {
-        Protocol::Bull => lingo_queue::Protocol::Bull,
-        Protocol::BullMq => lingo_queue::Protocol::BullMq,
-    }
-}

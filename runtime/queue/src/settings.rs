@@ -4,14 +4,7 @@ use std::time::Duration;
 
 use crate::fair::{SlotPool, TenantSlots};
 
-/// Which producer library's Redis protocol to speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// npm `bull` v4.
-    Bull,
-    /// npm `bullmq` v5 and later.
-    BullMq,
-}
+pub use lingo_config::Protocol;
 
 /// Everything an adapter needs to find its queue and pace its work.
 #[derive(Debug, Clone)]

@@ -143,7 +143,7 @@ class Lingo {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Stops every lingo still running, at once (bullmq's worker may take its 5 s drain delay to stop). */
+  /** Stops every lingo still running, at once. */
   static async stopAll() {
     const running = Lingo.all.filter((lingo) => !lingo.exit);
     const results = await Promise.allSettled(running.map((lingo) => lingo.stop()));

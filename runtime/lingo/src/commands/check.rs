@@ -29,10 +29,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let w = &config.worker;
-    let protocol = match w.protocol {
-        lingo_config::Protocol::Bull => "bull",
-        lingo_config::Protocol::BullMq => "bullmq",
-    };
+    let protocol = w.protocol.name();
     if !config.requires_api_keys {
         let pipeline = &config.tenants[0].pipeline;
         for stage in &pipeline.stages {

@@ -12,7 +12,7 @@ use lingo_queue::Producer;
 use tokio_util::sync::CancellationToken;
 
 use super::run::on_signal;
-use crate::host::{queue_protocol, queue_settings};
+use crate::host::queue_settings;
 
 pub async fn serve(
     path: &Path,
@@ -20,7 +20,7 @@ pub async fn serve(
     queue_timeout: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let config = lingo_config::load_hosted(path).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    let protocol = queue_protocol(config.worker.protocol);
+    let protocol = config.worker.protocol;
     let mut tenants = Vec::new();
     for tenant in &config.tenants {
         let producer = Producer::connect(&queue_settings(&tenant.pipeline.worker), protocol).await?;
