@@ -349,4 +349,3 @@ pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
         ..QueueSettings::new(worker.redis_url.clone())
     }
 }
-

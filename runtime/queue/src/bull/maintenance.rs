@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::clock::instant_at;
-use crate::shared::health::Health;
 use super::store::Store;
+use crate::shared::health::Health;
 
 /// bull's `guardInterval`: the longest promotion may wait.
 const PROMOTION_GUARD: Duration = Duration::from_secs(5);

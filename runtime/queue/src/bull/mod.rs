@@ -1,19 +1,18 @@
 //! bull v4 worker: takes jobs that npm `bull` producers put in Redis and
 //! finishes them so that the producers' `job.finished()` settles, speaking
-//! bull's Redis protocol with Lua scripts written here from the spec
-//! (`/work/shared/specs/bull-protocol.md`, Part A).
+//! bull's Redis protocol with Lua scripts written here from the protocol as
+//! observed on a real Redis (the "spec A…" references name its sections).
 //!
 //! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `runner` runs one job and
-//! writes its outcome (decided by `outcome`, from `opts`), `maintenance`
-//! promotes delayed jobs and recovers stalled ones, `events` listens for
-//! delayed announcements, `locks` renews the locks of all running jobs from
-//! one task; slots come from [`crate::fair`]. `store` is the only place that talks to Redis by
-//! script (`scripts/*.lua`); `keys` names the keys; `health` rides out outages.
+//! writes its outcome (decided by [`crate::shared::outcome`], from `opts`), and takes the
+//! next job in the completing script (bull's fetch-next); `maintenance` promotes delayed
+//! jobs and recovers stalled ones, `events` listens for delayed announcements; lock renewal,
+//! outage health and slots come from [`crate::shared`] and [`crate::fair`]. `store` is the
+//! only place that calls the scripts (`scripts/*.lua`); `keys` names the keys.
 //!
-//! Not here (spec C2, optional): rate limiter keys, repeatable jobs, progress
-//! and logs, metrics, the `timeout` option, fetch-next inside the completion
-//! script, and custom backoff strategies (an unknown backoff type retries at
-//! once).
+//! Not here (optional in bull): rate limiter keys, repeatable jobs, progress and logs,
+//! metrics, the `timeout` option, and custom backoff strategies (an unknown backoff type
+//! retries at once).
 
 mod clock;
 mod events;
@@ -191,4 +190,3 @@ impl Worker {
         ]
     }
 }
-

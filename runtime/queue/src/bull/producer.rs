@@ -9,11 +9,11 @@ use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use serde_json::json;
 
-use crate::shared::now_ms;
 use super::keys::Keys;
 use super::scripts;
 use crate::producer::waiters::Waiters;
 use crate::producer::{Finished, finished};
+use crate::shared::now_ms;
 use crate::{QueueError, QueueSettings};
 
 /// How long the listener waits before subscribing again after a drop.

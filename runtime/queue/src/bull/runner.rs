@@ -17,13 +17,13 @@ use tracing::{debug, error, warn};
 use crate::fair::Slot;
 use crate::{JobError, Processor};
 
+use super::store::{Fetched, Store, code};
 use crate::shared::health::Health;
 use crate::shared::locks::Locks;
 use crate::shared::now_ms;
 use crate::shared::opts::Backoff;
 use crate::shared::outcome::{self, Next, Plan};
 use crate::shared::record::{Record, run_processor};
-use super::store::{Fetched, Store, code};
 
 /// What every job task shares.
 #[derive(Debug, Clone)]

@@ -13,9 +13,9 @@ use super::clock::{delayed_score, due_bound, due_text, parse_due};
 use super::keys::Keys;
 use super::scripts;
 use crate::shared::locks::{Lock, Renew};
+use crate::shared::now_ms;
 use crate::shared::outcome::{FailedAttempt, Next};
 use crate::shared::record::Record;
-use crate::shared::now_ms;
 
 /// Script reply codes (spec A12): the job is fine, or why it is not ours.
 pub(crate) mod code {
@@ -204,7 +204,6 @@ impl Store {
         let reply: Option<(Vec<String>, Vec<String>)> = self.invoke(&call).await?;
         Ok(reply.map(|(recovered, failed)| Stalled { recovered, failed }))
     }
-
 
     /// The command connection (cheap to clone).
     pub fn connection(&self) -> ConnectionManager {

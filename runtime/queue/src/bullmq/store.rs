@@ -316,5 +316,9 @@ fn bytes(value: Value) -> Vec<u8> {
 }
 
 fn unexpected(script: &str, reply: &Value) -> redis::RedisError {
-    redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "unexpected script reply", format!("{script}: {reply:?}")))
+    redis::RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        "unexpected script reply",
+        format!("{script}: {reply:?}"),
+    ))
 }

@@ -55,7 +55,9 @@ impl Producer {
             Protocol::Bull => {
                 Side::Bull(crate::bull::BullProducer::start(client, con.clone(), settings, waiters.clone()))
             }
-            Protocol::BullMq => Side::BullMq(Box::new(crate::bullmq::BullMqProducer::start(settings, waiters.clone()).await?)),
+            Protocol::BullMq => {
+                Side::BullMq(Box::new(crate::bullmq::BullMqProducer::start(settings, waiters.clone()).await?))
+            }
         };
         Ok(Self { side, con, base: settings.key_prefix(), waiters })
     }

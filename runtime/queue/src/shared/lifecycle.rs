@@ -37,7 +37,11 @@ pub(crate) fn check_settings(settings: &QueueSettings) -> Result<(), QueueError>
 }
 
 /// Cancels `hard_stop` once `shutdown_grace` has passed after `shutdown`.
-pub(crate) fn spawn_grace_timer(shutdown: CancellationToken, hard_stop: CancellationToken, grace: Duration) -> JoinHandle<()> {
+pub(crate) fn spawn_grace_timer(
+    shutdown: CancellationToken,
+    hard_stop: CancellationToken,
+    grace: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         shutdown.cancelled().await;
         tokio::select! {

@@ -95,7 +95,11 @@ impl Record {
 
 /// Calls the processor; a panic counts as a failed (retryable) attempt
 /// rather than leaving the job locked until the lock expires.
-pub(crate) async fn run_processor<P: Processor>(processor: &P, record: &Record, slot: usize) -> Result<serde_json::Value, JobError> {
+pub(crate) async fn run_processor<P: Processor>(
+    processor: &P,
+    record: &Record,
+    slot: usize,
+) -> Result<serde_json::Value, JobError> {
     if let Some(reason) = &record.unreadable {
         warn!(job.id = %record.job.id, slot, "[slot-{slot}] job {} has bad data: {reason}", record.job.id);
         return Err(JobError::Fatal(reason.clone()));
@@ -148,6 +152,21 @@ mod tests {
         assert_eq!(record.opts.attempts, 3);
         assert_eq!(record.priority, 5);
         assert_eq!(record.stacktrace, ["Error: a", "null"]);
+    }
+
+    #[test]
+    fn reads_bullmqs_field_names() {
+        let record = Record::from_fields(
+            "9".into(),
+            flat(&[
+                ("name", "translate"),
+                ("data", "{}"),
+                ("atm", "2"),
+                ("defa", "job stalled more than allowable limit"),
+            ]),
+        );
+        assert_eq!(record.job.attempts_made, 2);
+        assert_eq!(record.deferred_failure.as_deref(), Some("job stalled more than allowable limit"));
     }
 
     #[test]
