@@ -11,7 +11,7 @@ pub enum QueueWorker {
     /// npm `bull` v4's protocol.
     Bull(Box<bull::Worker>),
     /// npm `bullmq`'s protocol.
-    BullMq(bullmq::Worker),
+    BullMq(Box<bullmq::Worker>),
 }
 
 impl QueueWorker {
@@ -19,7 +19,7 @@ impl QueueWorker {
     pub async fn connect(settings: QueueSettings, protocol: Protocol) -> Result<Self, QueueError> {
         Ok(match protocol {
             Protocol::Bull => Self::Bull(Box::new(bull::Worker::connect(settings).await?)),
-            Protocol::BullMq => Self::BullMq(bullmq::Worker::connect(settings).await?),
+            Protocol::BullMq => Self::BullMq(Box::new(bullmq::Worker::connect(settings).await?)),
         })
     }
 
