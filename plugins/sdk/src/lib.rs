@@ -27,6 +27,7 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod prompt;
+pub mod reply;
 
 use serde::de::DeserializeOwned;
 

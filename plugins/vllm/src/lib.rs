@@ -1,6 +1,15 @@
-//! `vllm`: translates through an OpenAI-compatible server (vLLM, and any
-//! server speaking `POST /v1/chat/completions`).
+//! `vllm` (also bundled as `openai`): translates through any server that
+//! speaks OpenAI's `POST /v1/chat/completions` — vLLM, SGLang, llama.cpp's
+//! server, TGI, LiteLLM, OpenAI itself.
+//!
+//! What real servers send is handled in `lingo_sdk::reply`: reasoning is
+//! never passed on (inline `<think>` is cut out, `reasoning_content` is not
+//! read), and a reply cut off at `max_tokens` fails the stage instead of
+//! being used and cached. 429 and 503 wait their `Retry-After`.
 
+use std::collections::BTreeMap;
+
+use lingo_sdk::reply::{self, Finish};
 use lingo_sdk::{Outcome, Phase, Request, Stage, StageError, export_stage, http, prompt};
 use serde::Deserialize;
 use serde_json::json;
@@ -9,9 +18,10 @@ use serde_json::json;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The server's base URL, e.g. `http://127.0.0.1:8000`.
+    /// The server's base URL, with or without `/v1`: `http://127.0.0.1:8000`.
     pub url: String,
-    /// The served model's name.
+    /// The served model's name, as the server lists it in `GET /v1/models`
+    /// (`vllm serve Qwen/Qwen2.5-7B-Instruct` serves `Qwen/Qwen2.5-7B-Instruct`).
     pub model: String,
     /// Sent as `Authorization: Bearer` when set.
     #[serde(default)]
@@ -19,9 +29,17 @@ pub struct Config {
     /// Sampling temperature; low keeps translations literal.
     #[serde(default = "default_temperature")]
     pub temperature: f32,
-    /// Upper bound on the reply's length in tokens.
+    /// Upper bound on the reply's length in tokens, reasoning included.
     #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
+    /// Whether a reasoning model may think first. `false` sends
+    /// `chat_template_kwargs: {enable_thinking: false}` (Qwen3 and others on
+    /// vLLM and SGLang); unset sends nothing.
+    #[serde(default)]
+    pub think: Option<bool>,
+    /// Extra headers on every request (a gateway's own key header, say).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 fn default_temperature() -> f32 {
@@ -40,6 +58,8 @@ struct Completion {
 #[derive(Deserialize)]
 struct Choice {
     message: Message,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,14 +79,17 @@ impl Stage for Vllm {
         if config.model.trim().is_empty() {
             return Err("model must not be empty".into());
         }
-        Ok(())
+        if config.max_tokens == 0 {
+            return Err("max_tokens must be at least 1".into());
+        }
+        http::check_headers(&config.headers)
     }
 
     fn process(config: &Config, request: &Request) -> Result<Outcome, StageError> {
         let (Phase::Translate, Some(target)) = (request.phase, request.target_language.as_deref()) else {
             return Ok(Outcome::Pass);
         };
-        let body = json!({
+        let mut body = json!({
             "model": config.model,
             "messages": [
                 {"role": "system", "content": prompt::SYSTEM},
@@ -75,17 +98,22 @@ impl Stage for Vllm {
             "temperature": config.temperature,
             "max_tokens": config.max_tokens,
         });
-        let bearer = config.api_key.as_ref().map(|key| format!("Bearer {key}"));
-        let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
-        let url = format!("{}/v1/chat/completions", config.url.trim_end_matches('/'));
-        let response = http::post_json(&url, &headers, &body)?;
-        response.error_for_status("vLLM")?;
-        let completion: Completion = response.json()?;
-        let content = completion.choices.into_iter().next().and_then(|c| c.message.content);
-        match content.map(|c| c.trim().to_string()) {
-            Some(text) if !text.is_empty() => Ok(Outcome::Translated(text)),
-            _ => Err(StageError::Retryable(format!("vLLM gave no translation: {}", response.body_prefix(120)))),
+        if let Some(think) = config.think {
+            body["chat_template_kwargs"] = json!({ "enable_thinking": think });
         }
+        let headers = http::headers(config.api_key.as_deref(), &config.headers);
+        let url = http::endpoint(&config.url, "/v1/chat/completions");
+        let response = http::post_json(&url, &headers, &body)?;
+        response.error_for_status("the OpenAI-compatible server")?;
+        let completion: Completion = response.json()?;
+        let choice = completion.choices.into_iter().next();
+        let finish = Finish::from_reason(choice.as_ref().and_then(|c| c.finish_reason.as_deref()));
+        let content = choice.and_then(|c| c.message.content);
+        let limit = format!("max_tokens = {}", config.max_tokens);
+        reply::translation(content.as_deref(), finish, "the OpenAI-compatible server", &limit, || {
+            response.body_prefix(120)
+        })
+        .map(Outcome::Translated)
     }
 }
 

@@ -12,12 +12,18 @@ pub struct Bundled {
     pub wasm: &'static [u8],
 }
 
-/// Every bundled stage.
+/// The OpenAI-compatible client, bundled under two names.
+const OPENAI: &[u8] = include_bytes!(env!("LINGO_PLUGIN_VLLM"));
+
+/// Every bundled stage. `openai` and `vllm` are one stage: a client of any
+/// server speaking OpenAI's chat completions (vLLM, SGLang, llama.cpp's
+/// server, TGI, LiteLLM).
 pub const PLUGINS: &[Bundled] = &[
     Bundled { name: "cache", wasm: include_bytes!(env!("LINGO_PLUGIN_CACHE")) },
     Bundled { name: "ollama", wasm: include_bytes!(env!("LINGO_PLUGIN_OLLAMA")) },
+    Bundled { name: "openai", wasm: OPENAI },
     Bundled { name: "postprocess", wasm: include_bytes!(env!("LINGO_PLUGIN_POSTPROCESS")) },
-    Bundled { name: "vllm", wasm: include_bytes!(env!("LINGO_PLUGIN_VLLM")) },
+    Bundled { name: "vllm", wasm: OPENAI },
 ];
 
 /// The bundled stage called `name`.

@@ -60,6 +60,16 @@ impl fmt::Display for AllowedHost {
     }
 }
 
+/// Whether `allowed` lets a stage call `url`, an `http://` or `https://`
+/// URL; `Err` when `url` is not one.
+pub fn allows_url(allowed: &[AllowedHost], url: &str) -> Result<bool, String> {
+    let target = AllowedHost::parse(url)?;
+    let (Some(scheme), Some(port)) = (target.scheme.as_deref(), target.port) else {
+        return Err(format!("`{url}` is not an http:// or https:// URL"));
+    };
+    Ok(allowed.iter().any(|a| a.allows(scheme, &target.host, port)))
+}
+
 /// The hosts both lists allow: each pair of entries narrowed to what both
 /// permit. This is how a tenant's `allowed_hosts` ceiling caps its stages'.
 pub fn intersect(stage: &[AllowedHost], ceiling: &[AllowedHost]) -> Vec<AllowedHost> {

@@ -108,6 +108,8 @@ pub struct Worker {
     /// Count the CPU of jobs, stage calls and host calls in `/metrics`: two
     /// reads of the thread's CPU clock per poll, so off unless asked for.
     pub cpu_accounting: bool,
+    /// Write each job's stage trace as the job's log (Bull Board's "Logs").
+    pub job_log: bool,
 }
 
 /// When a stage runs.
@@ -216,6 +218,7 @@ const WORKER_KEYS: &[&str] = &[
     "admin_listen",
     "admin_token",
     "cpu_accounting",
+    "job_log",
 ];
 const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
 const STAGE_KEYS: &[&str] = &[
@@ -304,6 +307,7 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
         admin_listen: f.parsed("admin_listen", "an address like `127.0.0.1:9464`", errors, |t| t.parse().ok()),
         admin_token: f.string("admin_token", errors).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
         cpu_accounting: f.bool("cpu_accounting", errors).unwrap_or(false),
+        job_log: f.bool("job_log", errors).unwrap_or(true),
         tenant: non_empty(
             if hosted { None } else { f.string("tenant", errors) },
             "default",
@@ -348,7 +352,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         errors.push_hint(
             &path,
             "missing `plugin`",
-            "a bundled plugin (`cache`, `vllm`, `ollama`, `postprocess`) or a path to a `.wasm` file",
+            "a bundled plugin (`cache`, `openai` or its other name `vllm`, `ollama`, `postprocess`) or a path to a `.wasm` file",
         );
     }
     let phase = f.parsed("phase", "`pre`, `translate` or `post`", errors, |t| match t {
@@ -427,6 +431,12 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
             "write `config = { key = \"value\" }` or a `[stage.config]` table",
         );
     }
+    if let Some(bundled) = plugin.as_deref()
+        && CALLS_CONFIG_URL.contains(&bundled)
+        && let Some(url) = config.get("url").and_then(serde_json::Value::as_str)
+    {
+        check_url_allowed(url, &allowed_hosts, &format!("{}.url", f.path_of("config")), errors);
+    }
     f.finish(STAGE_KEYS, errors);
     let (name, plugin) = (name?, plugin?);
     let phase = phase.unwrap_or(Phase::Translate);
@@ -446,6 +456,21 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         enabled,
         config,
     })
+}
+
+/// The bundled stages whose every call goes to their `config.url`: a URL
+/// their `allowed_hosts` refuses would fail every call, so it fails the config.
+const CALLS_CONFIG_URL: &[&str] = &["openai", "vllm", "ollama"];
+
+fn check_url_allowed(url: &str, allowed: &[AllowedHost], path: &str, errors: &mut Errors) {
+    // A URL that is not http(s) at all is the stage's own `init` to report.
+    if let Ok(false) = crate::hosts::allows_url(allowed, url) {
+        errors.push_hint(
+            path,
+            format!("`{url}` is not in this stage's allowed_hosts, so every call would be refused"),
+            format!("add \"{url}\" to the stage's allowed_hosts"),
+        );
+    }
 }
 
 fn plugin_ref(plugin: &str, file: &Path) -> PluginRef {

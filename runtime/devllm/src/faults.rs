@@ -39,13 +39,15 @@ pub enum Fault {
     MalformedJson,
     /// Close the connection without writing a response.
     DropConnection,
+    /// Answer `307 Temporary Redirect` to this URL.
+    Redirect(String),
 }
 
 /// Why a fault string (`--fault`, `POST /faults`) was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseFaultError {
     #[error(
-        "unknown fault `{0}`\nhint: use one of `none`, `status:503`, `status:429:2`, `slow:2s`, `malformed`, `drop`"
+        "unknown fault `{0}`\nhint: use one of `none`, `status:503`, `status:429:2`, `slow:2s`, `malformed`, `drop`, `redirect:URL`"
     )]
     Unknown(String),
     #[error("fault `{0}`: status must be a number from 400 to 599")]
@@ -61,8 +63,11 @@ impl FromStr for Fault {
 
     /// Accepts `none`, `status:<code>`, `status:<code>:<retry-after>`,
     /// `slow:<duration>`, `malformed` (or `malformed-json`) and `drop`
-    /// (or `drop-connection`), case-insensitively.
+    /// (or `drop-connection`), case-insensitively, and `redirect:<url>`.
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        if let Some(to) = raw.trim().strip_prefix("redirect:") {
+            return Ok(Fault::Redirect(to.trim().to_string()));
+        }
         let text = raw.trim().to_ascii_lowercase();
         let mut parts = text.splitn(3, ':');
         let kind = parts.next().unwrap_or_default();
@@ -112,6 +117,7 @@ impl fmt::Display for Fault {
             Fault::Slow(delay) => write!(f, "slow:{}", humantime::format_duration(*delay)),
             Fault::MalformedJson => f.write_str("malformed"),
             Fault::DropConnection => f.write_str("drop"),
+            Fault::Redirect(to) => write!(f, "redirect:{to}"),
         }
     }
 }
@@ -250,7 +256,7 @@ mod tests {
 
     #[test]
     fn display_reads_back() {
-        for text in ["none", "status:503:1", "status:429:2", "slow:2s", "slow:200ms", "malformed", "drop"] {
+        for text in ["none", "status:503:1", "status:429:2", "slow:2s", "slow:200ms", "malformed", "drop", "redirect:http://h:1/x"] {
             assert_eq!(text.parse::<Fault>().unwrap().to_string(), text);
         }
     }

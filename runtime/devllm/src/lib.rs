@@ -21,6 +21,8 @@
 //!   the format plugin authors must match is documented there.
 //! - `phrases.rs`: the phrase table and [`translate`].
 //! - `faults.rs`: [`Fault`], latency, and which request gets which fault.
+//! - `behaviour.rs`: [`Behaviour`], the reply shapes beyond the happy path
+//!   (served models, reasoning, length limits, `Retry-After` as a date).
 //! - `stats.rs`: request counters. `conn.rs`: connections a handler can cut.
 //!
 //! ## Deliberately absent
@@ -28,6 +30,7 @@
 //! line or one SSE chunk), no tokenizer (token counts are characters / 4),
 //! no persistence, no TLS.
 
+mod behaviour;
 mod conn;
 mod faults;
 mod phrases;
@@ -46,6 +49,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use behaviour::{Behaviour, Reasoning};
 pub use faults::{DEFAULT_RETRY_AFTER_SECS, Fault, ParseFaultError};
 pub use phrases::translate;
 pub use routes::STAND_IN_HEADER;
@@ -76,6 +80,8 @@ pub struct DevLlmOptions {
     pub seed: u64,
     /// When set, model requests without `Authorization: Bearer <key>` get 401.
     pub api_key: Option<String>,
+    /// The reply shapes beyond the happy path.
+    pub behaviour: Behaviour,
 }
 
 impl Default for DevLlmOptions {
@@ -87,6 +93,7 @@ impl Default for DevLlmOptions {
             fault: Fault::None,
             seed: 1,
             api_key: None,
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -185,6 +192,7 @@ fn build(options: DevLlmOptions) -> io::Result<(App, watch::Sender<bool>)> {
         stats: Stats::new(),
         faults: FaultState::new(settings),
         api_key: options.api_key,
+        behaviour: options.behaviour,
         closing,
         started: SystemTime::now(),
         replies: AtomicU64::new(0),

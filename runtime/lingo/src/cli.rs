@@ -107,21 +107,41 @@ pub enum Command {
         keep_running: bool,
     },
     /// Serve the stand-in LLM server (Ollama and OpenAI-compatible APIs; not a model).
-    DevLlm {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8000")]
-        listen: SocketAddr,
-        /// Reply latency.
-        #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
-        latency: Duration,
-        /// Random extra latency, up to this much either way.
-        #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
-        jitter: Duration,
-        /// Fault to inject: `none`, `status:503`, `status:429:2`, `slow:2s`, `malformed`, `drop`.
-        #[arg(long, default_value = "none")]
-        fault: String,
-        /// Fraction of requests that get the fault (0 to 1).
-        #[arg(long)]
-        fail_rate: Option<f64>,
-    },
+    DevLlm(DevLlmArgs),
+}
+
+/// `lingo dev-llm`'s flags: latency, faults, and the reply shapes real
+/// servers send beyond the happy path.
+#[derive(Debug, clap::Args)]
+pub struct DevLlmArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Reply latency.
+    #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Random extra latency, up to this much either way.
+    #[arg(long, default_value = "0ms", value_parser = humantime::parse_duration)]
+    pub jitter: Duration,
+    /// Fault to inject: `none`, `status:503`, `status:429:2`, `slow:2s`, `malformed`, `drop`, `redirect:URL`.
+    #[arg(long, default_value = "none")]
+    pub fault: String,
+    /// Fraction of requests that get the fault (0 to 1).
+    #[arg(long)]
+    pub fail_rate: Option<f64>,
+    /// Serve only this model name (repeat for more); others get 404. Unset serves any name.
+    #[arg(long = "served-model", value_name = "NAME")]
+    pub served_models: Vec<String>,
+    /// Think before answering: `none`, `inline` (`<think>` in the content) or `separate` (its own field).
+    #[arg(long, default_value = "none")]
+    pub reasoning: String,
+    /// How long the thinking is, in tokens (it counts against the request's length limit).
+    #[arg(long, default_value_t = 40)]
+    pub reasoning_tokens: u64,
+    /// Send `Retry-After` as an HTTP date instead of seconds.
+    #[arg(long)]
+    pub retry_after_date: bool,
+    /// Require `Authorization: Bearer <KEY>` on model requests.
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
 }

@@ -286,8 +286,8 @@ impl Host {
         let mut queued = Vec::new();
         for (id, running) in &state.tenants {
             let mut con = self.redis.clone();
-            if let Ok(n) = lingo_queue::waiting_jobs(&mut con, &running.settings, self.protocol).await {
-                queued.push((id.clone(), n));
+            if let Ok(depth) = lingo_queue::depth(&mut con, &running.settings, self.protocol).await {
+                queued.push((id.clone(), depth.waiting()));
             }
         }
         let snapshot = Snapshot {
@@ -312,15 +312,20 @@ impl Host {
     pub async fn health(&self) -> (bool, serde_json::Value) {
         let redis_ok = redis::cmd("PING").query_async::<String>(&mut self.redis.clone()).await.is_ok();
         let state = self.state.lock().await;
-        let tenants: Vec<serde_json::Value> = state
-            .config
-            .tenants
-            .iter()
-            .map(|t| {
-                let stages: Vec<&str> = t.pipeline.enabled_stages().map(|s| s.name.as_str()).collect();
-                serde_json::json!({ "id": t.id, "queue": t.pipeline.worker.queue, "max_slots": t.max_slots, "weight": t.weight, "stages": stages })
-            })
-            .collect();
+        let mut tenants = Vec::new();
+        for t in &state.config.tenants {
+            let stages: Vec<&str> = t.pipeline.enabled_stages().map(|s| s.name.as_str()).collect();
+            let mut jobs = serde_json::Value::Null;
+            if let Some(running) = state.tenants.get(&t.id)
+                && let Ok(depth) = lingo_queue::depth(&mut self.redis.clone(), &running.settings, self.protocol).await
+            {
+                jobs = serde_json::json!(depth);
+            }
+            tenants.push(serde_json::json!({
+                "id": t.id, "queue": t.pipeline.worker.queue, "max_slots": t.max_slots, "weight": t.weight,
+                "stages": stages, "jobs": jobs,
+            }));
+        }
         let body = serde_json::json!({
             "status": if redis_ok { "ok" } else { "redis unreachable" },
             "config": {
@@ -346,6 +351,7 @@ pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
         stalled_interval: worker.stalled_interval,
         max_stalled_count: worker.max_stalled_count,
         shutdown_grace: worker.shutdown_grace,
+        job_log: worker.job_log,
         ..QueueSettings::new(worker.redis_url.clone())
     }
 }

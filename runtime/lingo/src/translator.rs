@@ -131,6 +131,10 @@ impl Processor for Translator {
         let loaded = self.loaded();
         let (finished, cpu) = metered(self.cpu_accounting, self.translate(job, slot, &loaded)).await;
         self.record(&finished, cpu, &loaded);
+        // The stage trace `lingo try` prints, as the job's log.
+        for step in &finished.steps {
+            job.log.push(step.trace_line());
+        }
         finished.result
     }
 }

@@ -2,6 +2,7 @@
 //! may answer.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// A job taken from the queue, locked by this worker.
@@ -17,6 +18,31 @@ pub struct Job {
     pub attempts_made: u32,
     /// When the producer created the job, in ms since the epoch.
     pub timestamp: u64,
+    /// Lines the processor keeps as this run's log.
+    pub log: JobLog,
+}
+
+/// The lines a run of a job leaves as the job's log: appended to
+/// `<prefix>:<queue>:<id>:logs` before its outcome, where each library's
+/// `job.log()` writes and Bull Board's "Logs" tab reads (unless
+/// `QueueSettings::job_log` is off). Cheap to clone: clones share the lines.
+#[derive(Debug, Clone, Default)]
+pub struct JobLog(Arc<Mutex<Vec<String>>>);
+
+impl JobLog {
+    /// Adds a line.
+    pub fn push(&self, line: impl Into<String>) {
+        self.lines().push(line.into());
+    }
+
+    /// The lines so far, leaving none.
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.lines())
+    }
+
+    fn lines(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Why a job did not complete. The variant decides what the queue does next,
@@ -58,6 +84,12 @@ pub(crate) const RATE_LIMITED_FIELD: &str = "lingoRateLimited";
 /// `retry_after`, within [`RATE_LIMIT_WAIT`].
 pub(crate) fn clamp_wait(retry_after: Duration) -> Duration {
     retry_after.clamp(*RATE_LIMIT_WAIT.start(), *RATE_LIMIT_WAIT.end())
+}
+
+/// Why a rate-limited job waits in delayed, written as its `failedReason`
+/// so a dashboard shows it.
+pub(crate) fn waiting_reason(message: &str, wait: Duration) -> String {
+    format!("rate limited; runs again in {:.1} s: {message}", wait.as_secs_f64())
 }
 
 /// The failed attempt's reason a rate limit becomes once the job has had

@@ -21,10 +21,10 @@ mod settings;
 mod shared;
 mod worker;
 
-pub use depth::waiting_jobs;
+pub use depth::{Depth, depth};
 pub use error::QueueError;
 pub use fair::{Slot, SlotPool, TenantSlots, TenantUsage};
-pub use job::{FREE_RATE_LIMITS, Job, JobError, Processor, RATE_LIMIT_WAIT};
+pub use job::{FREE_RATE_LIMITS, Job, JobError, JobLog, Processor, RATE_LIMIT_WAIT};
 pub use producer::{Finished, Producer};
 pub use settings::{Protocol, QueueSettings};
 pub use worker::QueueWorker;

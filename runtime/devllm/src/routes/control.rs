@@ -7,7 +7,7 @@
 //! - `GET /faults` — current settings:
 //!   `{"fault": "status:503:1", "fail_rate": 1.0, "latency_ms": 200, "jitter_ms": 0, "seed": 1}`.
 //! - `POST /faults` — change them; every field is optional:
-//!   `{"fault": "status:503" | "status:429:2" | "slow:2s" | "malformed" | "drop" | "none",
+//!   `{"fault": "status:503" | "status:429:2" | "slow:2s" | "malformed" | "drop" | "redirect:URL" | "none",
 //!   "fail_rate": 0.5, "latency_ms": 200, "jitter_ms": 50, "seed": 7}`.
 //!   A `fault` without `fail_rate` sets the rate to `1`; a `fail_rate` alone
 //!   keeps the fault. Unknown fields are rejected. Every change restarts the

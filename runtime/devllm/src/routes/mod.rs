@@ -18,13 +18,14 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::StatusCode;
-use axum::http::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER};
+use axum::http::header::{AUTHORIZATION, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
+use crate::behaviour::Behaviour;
 use crate::conn::ConnHandle;
 use crate::faults::{Fault, FaultState};
 use crate::stats::Stats;
@@ -42,6 +43,8 @@ pub(crate) struct AppState {
     pub faults: FaultState,
     /// When set, model requests need `Authorization: Bearer <key>`.
     pub api_key: Option<String>,
+    /// The reply shapes beyond the happy path.
+    pub behaviour: Behaviour,
     /// Turns `true` on shutdown, cutting every pending delay short.
     pub closing: watch::Receiver<bool>,
     /// Reported as the models' creation time.
@@ -170,20 +173,52 @@ pub(crate) async fn answer<T: DeserializeOwned + Default>(
     }
     match plan.fault {
         Fault::None | Fault::Slow(_) => reply(request, started.elapsed()),
-        Fault::Status { code, retry_after_secs } => status_fault(call.shape, code, retry_after_secs),
+        Fault::Status { code, retry_after_secs } => status_fault(app, call.shape, code, retry_after_secs),
+        Fault::Redirect(to) => redirect(&to),
         Fault::MalformedJson => call.shape.malformed(),
         Fault::DropConnection => drop_connection(call.shape, call.caller),
     }
 }
 
-fn status_fault(shape: Shape, code: u16, retry_after_secs: u64) -> Response {
+fn status_fault(app: &AppState, shape: Shape, code: u16, retry_after_secs: u64) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let message = format!("injected fault: status {code} from lingo's stand-in LLM server");
     let mut response = shape.error(status, &message);
-    if matches!(code, 429 | 503) {
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    let retry_after = HeaderValue::from_str(&app.behaviour.retry_after(retry_after_secs));
+    if matches!(code, 429 | 503)
+        && let Ok(retry_after) = retry_after
+    {
+        response.headers_mut().insert(RETRY_AFTER, retry_after);
     }
     response
+}
+
+/// A `307` to `to`, as a proxy or a moved server answers.
+fn redirect(to: &str) -> Response {
+    match HeaderValue::from_str(to) {
+        Ok(location) => (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, location)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The model names to list: the served ones, or [`MODEL_NAME`].
+pub(crate) fn served(app: &AppState) -> impl Iterator<Item = &str> {
+    let models = &app.behaviour.models;
+    let listed: &[String] = models;
+    listed.iter().map(String::as_str).chain(models.is_empty().then_some(MODEL_NAME))
+}
+
+/// The 404 vLLM and Ollama answer for a model they do not serve, or `None`
+/// when `model` is served.
+pub(crate) fn unserved(app: &AppState, shape: Shape, model: &str) -> Option<Response> {
+    if app.behaviour.serves(model) {
+        return None;
+    }
+    let message = match shape {
+        Shape::OpenAi => format!("The model `{model}` does not exist."),
+        Shape::Ollama => format!("model \"{model}\" not found, try pulling it first"),
+    };
+    Some(shape.error(StatusCode::NOT_FOUND, &message))
 }
 
 /// Kills the caller's connection; the returned response is never written.

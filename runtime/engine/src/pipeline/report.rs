@@ -54,6 +54,25 @@ pub struct Step {
     pub cpu: Option<StageCpu>,
 }
 
+impl Step {
+    /// The step as one line of a trace, the same in `lingo try` and in a
+    /// job's log: stage, phase, target, decision, time, and an error's message.
+    pub fn trace_line(&self) -> String {
+        let phase = match self.phase {
+            Phase::Pre => "pre",
+            Phase::Translate => "translate",
+            Phase::Post => "post",
+        };
+        let ms = self.elapsed.as_secs_f64() * 1000.0;
+        let detail = match &self.decision {
+            Decision::Error(message) => format!("  {message}"),
+            _ => String::new(),
+        };
+        let target = self.target.as_deref().unwrap_or("-");
+        format!("{:<14} {:<10} {:<7} {:<11} {:>7.2} ms{detail}", self.stage, phase, target, self.decision.label(), ms)
+    }
+}
+
 /// A stage's decision, as shown in traces.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {

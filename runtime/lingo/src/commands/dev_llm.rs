@@ -2,23 +2,33 @@
 //! the Ollama and OpenAI-compatible APIs with a pseudo-translation; it is not
 //! a model.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
-use lingo_devllm::{DevLlm, DevLlmOptions, Fault};
+use lingo_devllm::{Behaviour, DevLlm, DevLlmOptions, Fault, Reasoning};
 
-pub async fn serve(
-    listen: SocketAddr,
-    latency: Duration,
-    jitter: Duration,
-    fault: &str,
-    fail_rate: Option<f64>,
-) -> anyhow::Result<ExitCode> {
-    let fault: Fault = fault.parse().map_err(|e| anyhow::anyhow!("--fault: {e}"))?;
-    let fail_rate = fail_rate.unwrap_or(if matches!(fault, Fault::None) { 0.0 } else { 1.0 });
-    let options = DevLlmOptions { latency, jitter, fault, fail_rate, ..DevLlmOptions::default() };
+use crate::cli::DevLlmArgs;
+
+pub async fn serve(args: DevLlmArgs) -> anyhow::Result<ExitCode> {
+    let fault: Fault = args.fault.parse().map_err(|e| anyhow::anyhow!("--fault: {e}"))?;
+    let fail_rate = args.fail_rate.unwrap_or(if matches!(fault, Fault::None) { 0.0 } else { 1.0 });
+    let reasoning: Reasoning = args.reasoning.parse().map_err(|e| anyhow::anyhow!("--reasoning: {e}"))?;
+    let behaviour = Behaviour {
+        models: args.served_models,
+        reasoning,
+        reasoning_tokens: args.reasoning_tokens,
+        retry_after_date: args.retry_after_date,
+    };
+    let options = DevLlmOptions {
+        latency: args.latency,
+        jitter: args.jitter,
+        fault,
+        fail_rate,
+        api_key: args.api_key,
+        behaviour,
+        ..DevLlmOptions::default()
+    };
+    let listen = args.listen;
     let server = DevLlm::start(listen, options).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(url = %server.url(), "stand-in LLM server (not a model) serving Ollama and OpenAI-compatible APIs");
     tokio::signal::ctrl_c().await?;

@@ -28,8 +28,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::CacheImport { config, file } => cache_import::import(&config.config, &file).await,
         Command::Demo { keep_running } => demo::demo(keep_running).await,
-        Command::DevLlm { listen, latency, jitter, fault, fail_rate } => {
-            dev_llm::serve(listen, latency, jitter, &fault, fail_rate).await
-        }
+        Command::DevLlm(args) => dev_llm::serve(args).await,
     }
 }

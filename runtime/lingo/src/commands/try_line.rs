@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use lingo_config::Phase;
-use lingo_engine::pipeline::{Decision, Step};
+use lingo_engine::pipeline::Step;
 
 use crate::services::{self, KvBackend};
 
@@ -51,17 +50,6 @@ pub async fn try_line(
 fn print_steps(steps: &[Step]) {
     println!("{:<14} {:<10} {:<7} {:<11} {:>10}", "stage", "phase", "target", "decision", "time");
     for step in steps {
-        let phase = match step.phase {
-            Phase::Pre => "pre",
-            Phase::Translate => "translate",
-            Phase::Post => "post",
-        };
-        let ms = step.elapsed.as_secs_f64() * 1000.0;
-        let detail = match &step.decision {
-            Decision::Error(message) => format!("  {message}"),
-            _ => String::new(),
-        };
-        let target = step.target.as_deref().unwrap_or("-");
-        println!("{:<14} {:<10} {:<7} {:<11} {:>7.2} ms{detail}", step.stage, phase, target, step.decision.label(), ms);
+        println!("{}", step.trace_line());
     }
 }

@@ -44,13 +44,19 @@ pub(crate) enum Fetch {
 }
 
 impl Fetcher {
-    pub fn new(client: Client, store: Store, keys: &Keys, drain_delay: Duration) -> Self {
+    /// `name` is the blocking connection's name in `CLIENT LIST`.
+    pub fn new(client: Client, store: Store, keys: &Keys, drain_delay: Duration, name: String) -> Self {
         // BRPOPLPUSH takes whole seconds, at least 1.
         let drain_secs = drain_delay.as_secs().max(1);
         let mut pop = redis::cmd("BRPOPLPUSH");
         pop.arg(&keys.wait).arg(&keys.active).arg(drain_secs);
-        let blocking = Blocking::new(client, store.connection(), Duration::from_secs(drain_secs));
+        let blocking = Blocking::new(client, store.connection(), Duration::from_secs(drain_secs), name);
         Self { store, blocking, pop, drained: false }
+    }
+
+    /// Opens the blocking connection, which names this worker in `CLIENT LIST`.
+    pub async fn announce(&mut self) {
+        self.blocking.open().await;
     }
 
     /// Fetches once. `hard_stop` bounds how long a blocked fetch may linger

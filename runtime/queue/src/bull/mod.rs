@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::error::redact_url;
+use crate::shared::blocking::worker_name;
 use crate::shared::health::{Backoff, Health};
 use crate::shared::lifecycle::{check_settings, finish_in_flight, log_join, manager_config, reap, spawn_grace_timer};
 use crate::shared::locks::Locks;
@@ -104,6 +105,7 @@ impl Worker {
             locks,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
+            job_log: s.job_log,
             delayed: delayed_tx,
         };
         let mut jobs = JoinSet::new();
@@ -129,7 +131,10 @@ impl Worker {
         shutdown: &CancellationToken,
     ) {
         let slots = self.settings.tenant_slots();
-        let mut fetcher = Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay);
+        let name = worker_name(&self.settings.prefix, &self.settings.queue);
+        let mut fetcher =
+            Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay, name);
+        fetcher.announce().await;
         let mut backoff = Backoff::default();
         let mut slot = None;
         while !shutdown.is_cancelled() {

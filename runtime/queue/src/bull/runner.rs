@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use crate::fair::Slot;
+use crate::job::waiting_reason;
 use crate::{JobError, Processor};
 
 use super::store::{Fetched, Store, code};
@@ -38,6 +39,8 @@ pub(crate) struct JobContext {
     pub hard_stop: CancellationToken,
     /// Tells the delayed-promotion loop about jobs this worker delayed.
     pub delayed: mpsc::Sender<u64>,
+    /// Whether a run's log lines are written as the job's log.
+    pub job_log: bool,
 }
 
 /// Runs `record` on `processor` in `slot` and records the outcome; then the
@@ -47,6 +50,10 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         let held = ctx.locks.hold(&record.job.id, ctx.store.token());
         let result = run_processor(&*processor, &record, slot.index()).await;
         drop(held);
+        let lines = record.job.log.take();
+        if ctx.job_log {
+            ctx.store.append_log(&record, &lines).await;
+        }
         let (written, next) = match result {
             Ok(value) => {
                 let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
@@ -88,7 +95,8 @@ async fn handle_error(ctx: &JobContext, record: &Record, err: &JobError) -> Opti
         Plan::RateLimited(after) => {
             debug!(job.id = %id, retry_after_ms = after.as_millis() as u64, reason = %err, "job rate limited; delayed");
             let due = now_ms().saturating_add(after.as_millis() as u64);
-            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.delay(record, due)).await;
+            let reason = waiting_reason(&err.to_string(), after);
+            let written = ctx.health.persist(&ctx.hard_stop, || ctx.store.delay(record, due, &reason)).await;
             notify_delayed(ctx, written, due);
             written
         }

@@ -170,14 +170,14 @@ impl Store {
 
     /// Sends the job back to delayed until `due_ms` without counting an
     /// attempt. Returns a [`code`].
-    pub async fn delay(&self, record: &Record, due_ms: u64) -> RedisResult<i64> {
+    pub async fn delay(&self, record: &Record, due_ms: u64, reason: &str) -> RedisResult<i64> {
         let k = &self.keys;
         let id = &record.job.id;
         let score = delayed_score(due_ms, id);
         let mut call = scripts::MOVE_TO_DELAYED.key(&k.active);
         call.key(&k.stalled).key(&k.delayed);
         call.arg(&k.base).arg(id).arg(&*self.token).arg(score).arg(due_text(score));
-        call.arg(crate::job::RATE_LIMITED_FIELD);
+        call.arg(crate::job::RATE_LIMITED_FIELD).arg(reason);
         self.invoke(&call).await
     }
 
@@ -208,6 +208,11 @@ impl Store {
     /// The command connection (cheap to clone).
     pub fn connection(&self) -> ConnectionManager {
         self.con.clone()
+    }
+
+    /// Appends a run's log lines to the job's log (best effort).
+    pub async fn append_log(&self, record: &Record, lines: &[String]) {
+        crate::shared::log::append(&self.con, &self.keys.base, record, lines).await;
     }
 
     /// Gives back an unlocked job popped after shutdown began.

@@ -48,9 +48,15 @@ pub(crate) enum Fetch {
 }
 
 impl Fetcher {
-    pub fn new(client: Client, store: Store, keys: &Keys, drain_delay: Duration) -> Self {
-        let blocking = Blocking::new(client, store.connection(), drain_delay);
+    /// `name` is the blocking connection's name in `CLIENT LIST`.
+    pub fn new(client: Client, store: Store, keys: &Keys, drain_delay: Duration, name: String) -> Self {
+        let blocking = Blocking::new(client, store.connection(), drain_delay, name);
         Self { store, blocking, marker: keys.marker.clone(), drain_delay, idle: None }
+    }
+
+    /// Opens the blocking connection, which names this worker in `CLIENT LIST`.
+    pub async fn announce(&mut self) {
+        self.blocking.open().await;
     }
 
     /// Fetches once; while the queue is empty this first waits for work.

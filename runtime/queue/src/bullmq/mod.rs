@@ -38,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::error::redact_url;
+use crate::shared::blocking::worker_name;
 use crate::shared::health::{Backoff, Health};
 use crate::shared::lifecycle::{check_settings, finish_in_flight, log_join, manager_config, reap, spawn_grace_timer};
 use crate::shared::locks::Locks;
@@ -100,6 +101,7 @@ impl Worker {
             locks,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
+            job_log: s.job_log,
         };
         let mut jobs = JoinSet::new();
         self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown).await;
@@ -122,7 +124,11 @@ impl Worker {
         shutdown: &CancellationToken,
     ) {
         let slots = self.settings.tenant_slots();
-        let mut fetcher = Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay);
+        // What a Node worker named "lingo" is called.
+        let name = format!("{}:w:lingo", worker_name(&self.settings.prefix, &self.settings.queue));
+        let mut fetcher =
+            Fetcher::new(self.client.clone(), self.store.clone(), &self.keys, self.settings.drain_delay, name);
+        fetcher.announce().await;
         let mut backoff = Backoff::default();
         let mut slot = None;
         while !shutdown.is_cancelled() {

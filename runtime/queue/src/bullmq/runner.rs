@@ -22,6 +22,7 @@ use crate::shared::locks::Locks;
 use crate::shared::opts::Backoff;
 use crate::shared::outcome::{self, Next, Plan};
 use crate::shared::record::run_processor;
+use crate::job::waiting_reason;
 use crate::{JobError, Processor};
 
 /// What every job task shares.
@@ -35,6 +36,8 @@ pub(crate) struct JobContext {
     pub shutdown: CancellationToken,
     /// Cancelled when the shutdown grace is over: stop renewing and writing.
     pub hard_stop: CancellationToken,
+    /// Whether a run's log lines are written as the job's log.
+    pub job_log: bool,
 }
 
 /// Runs `taken` on `processor` in `slot` and records the outcome; then the
@@ -44,6 +47,10 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         let held = ctx.locks.hold(&taken.record.job.id, &taken.token);
         let result = run_processor(&*processor, &taken.record, slot.index()).await;
         drop(held);
+        let lines = taken.record.job.log.take();
+        if ctx.job_log {
+            ctx.store.append_log(&taken.record, &lines).await;
+        }
         let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
         let finished = match result {
             Ok(value) => ctx.persist(|| ctx.store.complete(&taken, &value, fetch_next)).await,
@@ -77,7 +84,8 @@ async fn handle_error(ctx: &JobContext, taken: &Taken, err: &JobError, fetch_nex
             // bullmq's delay script does not count these runs; a count lost to
             // an outage only gives the job one more free run.
             let _ = ctx.store.count_rate_limit(id).await;
-            ctx.persist(|| ctx.store.delay(taken, after.as_millis() as u64)).await
+            let reason = waiting_reason(&err.to_string(), after);
+            ctx.persist(|| ctx.store.delay(taken, after.as_millis() as u64, &reason)).await
         }
         Plan::Attempt(attempt) => {
             let failure = match attempt.next {

@@ -96,6 +96,11 @@ impl Store {
         self.con.clone()
     }
 
+    /// Appends a run's log lines to the job's log (best effort).
+    pub async fn append_log(&self, record: &Record, lines: &[String]) {
+        crate::shared::log::append(&self.con, &self.keys.base, record, lines).await;
+    }
+
     fn new_token(&self) -> Arc<str> {
         format!("{}:{}", self.worker, self.next_token.fetch_add(1, Ordering::Relaxed)).into()
     }
@@ -153,9 +158,10 @@ impl Store {
     }
 
     /// Sends the job back to delayed for `ms` without spending an attempt (a
-    /// backend's rate limit).
-    pub async fn delay(&self, taken: &Taken, ms: u64) -> RedisResult<Finished> {
-        self.move_to_delayed(taken, ms, true, None).await
+    /// backend's rate limit), with why it waits as its `failedReason`.
+    pub async fn delay(&self, taken: &Taken, ms: u64, reason: &str) -> RedisResult<Finished> {
+        let fields = pack::strings(["failedReason", reason].into_iter());
+        self.move_to_delayed(taken, ms, true, Some(fields)).await
     }
 
     /// Counts one more rate-limited run of job `id`; how many so far.

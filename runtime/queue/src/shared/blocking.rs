@@ -2,6 +2,10 @@
 //! (bull's `BRPOPLPUSH`, bullmq's `BZPOPMIN` on its marker), which shutdown
 //! interrupts at once with `CLIENT UNBLOCK` from the command connection, so
 //! an idle worker stops without waiting out its block.
+//!
+//! The connection carries the name each library's `getWorkers` looks for in
+//! `CLIENT LIST` (`CLIENT SETNAME`), so Bull Board and `queue.getWorkers()`
+//! list lingo as a worker of the queue.
 
 use std::time::Duration;
 
@@ -11,6 +15,26 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::health::is_transient;
+
+/// `<prefix>:<queue name in base64>`, the name bull's `getWorkers` (and
+/// bullmq's, followed by `:w:<worker name>`) finds its workers by.
+pub(crate) fn worker_name(prefix: &str, queue: &str) -> String {
+    format!("{prefix}:{}", base64(queue.as_bytes()))
+}
+
+/// Standard base64 with padding, as Node's `Buffer.toString('base64')`.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            let sextet = (n >> (18 - 6 * i)) & 63;
+            out.push(if i <= chunk.len() { char::from(ALPHABET[sextet as usize]) } else { '=' });
+        }
+    }
+    out
+}
 
 /// How a blocking command ended.
 #[derive(Debug)]
@@ -32,11 +56,19 @@ pub(crate) struct Blocking {
     connection: Option<(MultiplexedConnection, Option<i64>)>,
     /// The longest a command may block, server side.
     longest: Duration,
+    /// The connection's name in `CLIENT LIST`.
+    name: String,
 }
 
 impl Blocking {
-    pub fn new(client: Client, commands: ConnectionManager, longest: Duration) -> Self {
-        Self { client, commands, connection: None, longest }
+    pub fn new(client: Client, commands: ConnectionManager, longest: Duration, name: String) -> Self {
+        Self { client, commands, connection: None, longest, name }
+    }
+
+    /// Opens the named connection ahead of the first block, so the worker is
+    /// listed while it is busy too; a failure here is retried on first use.
+    pub async fn open(&mut self) {
+        let _ = self.connection().await;
     }
 
     /// Runs `command`, which blocks at most the `longest` given at start.
@@ -105,7 +137,21 @@ impl Blocking {
             .set_response_timeout(Some(self.longest + Duration::from_secs(2)));
         let mut con = self.client.get_multiplexed_async_connection_with_config(&config).await?;
         let client_id = redis::cmd("CLIENT").arg("ID").query_async::<i64>(&mut con).await.ok();
+        // Best effort, as the Node workers do (some managed Redis refuse it).
+        let _ = redis::cmd("CLIENT").arg("SETNAME").arg(&self.name).query_async::<()>(&mut con).await;
         self.connection = Some((con.clone(), client_id));
         Ok((con, client_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_name;
+
+    #[test]
+    fn workers_are_named_as_the_node_libraries_look_for_them() {
+        assert_eq!(worker_name("bull", "translation-jobs"), "bull:dHJhbnNsYXRpb24tam9icw==");
+        assert_eq!(worker_name("bull", "ab"), "bull:YWI=");
+        assert_eq!(worker_name("{bull}", "abc"), "{bull}:YWJj");
     }
 }

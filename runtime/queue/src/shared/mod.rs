@@ -9,6 +9,7 @@ pub(crate) mod blocking;
 pub(crate) mod health;
 pub(crate) mod lifecycle;
 pub(crate) mod locks;
+pub(crate) mod log;
 pub(crate) mod opts;
 pub(crate) mod outcome;
 pub(crate) mod record;

@@ -29,6 +29,8 @@ pub(crate) struct JobOpts {
     pub priority: i64,
     /// `stackTraceLimit`: how many stack traces the job keeps.
     pub stack_trace_limit: Option<usize>,
+    /// bullmq's `keepLogs` (stored as `kl`): how many log lines the job keeps.
+    pub keep_logs: Option<usize>,
 }
 
 /// How long to wait before retrying, by the job's `backoff` option.
@@ -66,6 +68,7 @@ impl Default for JobOpts {
             lifo: false,
             priority: 0,
             stack_trace_limit: None,
+            keep_logs: None,
         }
     }
 }
@@ -90,6 +93,7 @@ impl JobOpts {
             lifo: field("lifo").as_bool().unwrap_or(false),
             priority: number(field("priority")).map_or(0, |n| n as i64),
             stack_trace_limit: number(field("stackTraceLimit")).filter(|n| *n > 0.0).map(|n| n as usize),
+            keep_logs: number(field("kl")).or_else(|| number(field("keepLogs"))).filter(|n| *n > 0.0).map(|n| n as usize),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use tracing::warn;
 
-use crate::{Job, JobError, Processor};
+use crate::{Job, JobError, JobLog, Processor};
 
 use super::opts::JobOpts;
 
@@ -74,6 +74,7 @@ impl Record {
             attempts_made: attempts_made.map_or(0, |n| n.max(0.0) as u32),
             timestamp: timestamp.map_or(0, |n| n.max(0.0) as u64),
             id,
+            log: JobLog::default(),
         };
         let stacktrace = stacktrace
             .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(&s).ok())
