@@ -131,7 +131,10 @@ mod tests {
     fn a_cut_off_reply_is_fatal_and_says_which_limit() {
         let raw = || "{}".to_string();
         let cut = translation(Some("Hallo, wie"), Finish::CutOff, "vLLM", "max_tokens = 4", raw);
-        assert!(matches!(&cut, Err(StageError::Fatal(m)) if m.contains("max_tokens = 4") && m.contains("not used or cached")), "{cut:?}");
+        assert!(
+            matches!(&cut, Err(StageError::Fatal(m)) if m.contains("max_tokens = 4") && m.contains("not used or cached")),
+            "{cut:?}"
+        );
         let thought = translation(None, Finish::CutOff, "vLLM", "max_tokens = 4", raw);
         assert!(matches!(&thought, Err(StageError::Fatal(m)) if m.contains("think = false")), "{thought:?}");
         let unclosed = translation(Some("<think>so"), Finish::Complete, "Ollama", "num_predict = 4", raw);

@@ -387,7 +387,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         crate::units::parse_bytes(t).filter(|m| (1 << 20..=MAX_STAGE_MEMORY).contains(m))
     });
     let allowed_hosts = f.strings("allowed_hosts", errors).unwrap_or_default();
-    let allowed_hosts = allowed_hosts
+    let allowed_hosts: Vec<AllowedHost> = allowed_hosts
         .iter()
         .enumerate()
         .filter_map(|(i, h)| {

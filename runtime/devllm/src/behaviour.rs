@@ -90,7 +90,8 @@ impl Behaviour {
 
     /// The reply to a request whose translation is `answer`.
     pub(crate) fn compose(&self, answer: &str, asked: Asked<'_>) -> Composed {
-        let budget = asked.limit.map_or(usize::MAX, |tokens| usize::try_from(tokens.saturating_mul(4)).unwrap_or(usize::MAX));
+        let budget =
+            asked.limit.map_or(usize::MAX, |tokens| usize::try_from(tokens.saturating_mul(4)).unwrap_or(usize::MAX));
         let thought = (self.reasoning != Reasoning::None && asked.thinking).then(|| self.thought(asked.target));
         let Some(thought) = thought else {
             let (answer, finish) = cut(answer, budget);
@@ -161,7 +162,10 @@ mod tests {
         assert_eq!(reply.content.as_deref(), Some("<think>\nThe user wants this \n</think>\n\nHallo"));
         let separate = Behaviour { reasoning: Reasoning::Separate, ..inline.clone() };
         let reply = separate.compose("Hallo", asked(None, true));
-        assert_eq!((reply.content.as_deref(), reply.reasoning.as_deref()), (Some("Hallo"), Some("The user wants this ")));
+        assert_eq!(
+            (reply.content.as_deref(), reply.reasoning.as_deref()),
+            (Some("Hallo"), Some("The user wants this "))
+        );
         // Thinking fills the whole limit: no answer.
         let spent = separate.compose("Hallo", asked(Some(5), true));
         assert_eq!((spent.content, spent.finish), (None, "length"));

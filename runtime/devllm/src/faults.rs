@@ -256,7 +256,16 @@ mod tests {
 
     #[test]
     fn display_reads_back() {
-        for text in ["none", "status:503:1", "status:429:2", "slow:2s", "slow:200ms", "malformed", "drop", "redirect:http://h:1/x"] {
+        for text in [
+            "none",
+            "status:503:1",
+            "status:429:2",
+            "slow:2s",
+            "slow:200ms",
+            "malformed",
+            "drop",
+            "redirect:http://h:1/x",
+        ] {
             assert_eq!(text.parse::<Fault>().unwrap().to_string(), text);
         }
     }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use lingo_config::Env;
 use lingo_devllm::{Behaviour, DevLlm, DevLlmOptions, Fault, Reasoning, translate};
 use lingo_engine::capabilities::{HttpClient, KvStore};
-use lingo_engine::{EngineOptions, Failure, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine, TranslationJob};
+use lingo_engine::{
+    EngineOptions, Failure, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine, TranslationJob,
+};
 
 /// What each LLM stage's API is called at the stand-in.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +88,8 @@ async fn stand_in_with(options: DevLlmOptions) -> DevLlm {
 }
 
 async fn run(pipeline: &Pipeline, text: &str) -> Result<JobReport, JobFailed> {
-    let job = TranslationJob { text: text.into(), target_languages: vec!["de".into()], source_language: Some("en".into()) };
+    let job =
+        TranslationJob { text: text.into(), target_languages: vec!["de".into()], source_language: Some("en".into()) };
     pipeline.run("1", &job).await
 }
 

@@ -29,7 +29,11 @@ impl Depth {
 }
 
 /// The queue's jobs by state, in one round trip.
-pub async fn depth(con: &mut impl ConnectionLike, settings: &QueueSettings, protocol: Protocol) -> redis::RedisResult<Depth> {
+pub async fn depth(
+    con: &mut impl ConnectionLike,
+    settings: &QueueSettings,
+    protocol: Protocol,
+) -> redis::RedisResult<Depth> {
     let key = |name: &str| format!("{}{name}", settings.key_prefix());
     let mut pipe = redis::pipe();
     pipe.llen(key("wait")).llen(key("paused")).zcard(key("delayed")).llen(key("active"));

@@ -56,13 +56,13 @@ struct Shared {
 }
 
 impl Shared {
-    /// Ollama's 400 for a `keep_alive` it cannot read, or what was asked.
-    fn asked<'a>(&self, target: &'a str) -> Result<Asked<'a>, Response> {
+    /// What was asked, or Ollama's message for a `keep_alive` it cannot
+    /// read (answered with 400).
+    fn asked<'a>(&self, target: &'a str) -> Result<Asked<'a>, String> {
         if let Value::String(text) = &self.keep_alive
             && !is_go_duration(text)
         {
-            let message = format!("time: missing unit in duration \"{text}\"");
-            return Err(Shape::Ollama.error(StatusCode::BAD_REQUEST, &message));
+            return Err(format!("time: missing unit in duration \"{text}\""));
         }
         let limit = self.options["num_predict"].as_i64().and_then(|n| u64::try_from(n).ok());
         Ok(Asked { target, limit, thinking: self.think != json!(false) })
@@ -124,7 +124,7 @@ pub(crate) async fn chat(State(app): State<App>, caller: Caller, body: Bytes) ->
         let job = prompt::from_chat(&turns);
         let asked = match request.shared.asked(&job.target) {
             Ok(asked) => asked,
-            Err(refused) => return refused,
+            Err(message) => return Shape::Ollama.error(StatusCode::BAD_REQUEST, &message),
         };
         let composed = app.behaviour.compose(&translate(&job.text, &job.target), asked);
         let prompt_tokens = request.messages.iter().map(|m| tokens(&m.content)).sum();
@@ -151,7 +151,7 @@ pub(crate) async fn generate(State(app): State<App>, caller: Caller, body: Bytes
         let job = prompt::from_generate(&request.prompt, request.system.as_deref());
         let asked = match request.shared.asked(&job.target) {
             Ok(asked) => asked,
-            Err(refused) => return refused,
+            Err(message) => return Shape::Ollama.error(StatusCode::BAD_REQUEST, &message),
         };
         let composed = app.behaviour.compose(&translate(&job.text, &job.target), asked);
         let prompt_tokens = tokens(&request.prompt) + request.system.as_deref().map_or(0, tokens);

@@ -119,7 +119,8 @@ struct Reply {
 
 impl Reply {
     fn completion(&self, reply: &Composed, prompt_tokens: u64) -> Response {
-        let completion_tokens = reply.content.as_deref().map_or(0, tokens) + reply.reasoning.as_deref().map_or(0, tokens);
+        let completion_tokens =
+            reply.content.as_deref().map_or(0, tokens) + reply.reasoning.as_deref().map_or(0, tokens);
         let mut message = json!({ "role": "assistant", "content": reply.content });
         if let Some(reasoning) = &reply.reasoning {
             // vLLM's field, and the name newer servers use.

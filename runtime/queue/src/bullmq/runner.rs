@@ -17,12 +17,12 @@ use tracing::{debug, error, warn};
 
 use super::store::{Failure, Fetched, Finished, Store, Taken, code};
 use crate::fair::Slot;
+use crate::job::waiting_reason;
 use crate::shared::health::Health;
 use crate::shared::locks::Locks;
 use crate::shared::opts::Backoff;
 use crate::shared::outcome::{self, Next, Plan};
 use crate::shared::record::run_processor;
-use crate::job::waiting_reason;
 use crate::{JobError, Processor};
 
 /// What every job task shares.

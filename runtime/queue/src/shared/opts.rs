@@ -93,7 +93,10 @@ impl JobOpts {
             lifo: field("lifo").as_bool().unwrap_or(false),
             priority: number(field("priority")).map_or(0, |n| n as i64),
             stack_trace_limit: number(field("stackTraceLimit")).filter(|n| *n > 0.0).map(|n| n as usize),
-            keep_logs: number(field("kl")).or_else(|| number(field("keepLogs"))).filter(|n| *n > 0.0).map(|n| n as usize),
+            keep_logs: number(field("kl"))
+                .or_else(|| number(field("keepLogs")))
+                .filter(|n| *n > 0.0)
+                .map(|n| n as usize),
         }
     }
 }
