@@ -4,7 +4,7 @@
 CARGO ?= cargo
 LINGO := target/release/lingo
 
-.PHONY: lint setup build test test-rust test-plugins test-interop test-faults test-faults-short test-bench demo bench fmt clippy
+.PHONY: lint setup build test test-rust test-plugins test-interop test-clients test-faults test-faults-short test-bench demo bench fmt clippy
 
 setup:
 	@scripts/setup.sh
@@ -12,7 +12,7 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-test: build lint test-plugins test-rust test-interop test-faults-short test-bench
+test: build lint test-plugins test-rust test-interop test-clients test-faults-short test-bench
 
 test-rust:
 	$(CARGO) test --release --workspace
@@ -24,6 +24,11 @@ test-plugins:
 test-interop: build
 	cd tests/interop && LINGO_BIN=$(CURDIR)/$(LINGO) node --test --test-concurrency=1
 	cd examples/gateway-node && LINGO_BIN=$(CURDIR)/$(LINGO) node --test test/
+
+# The official `openai` and `ollama` Python clients must parse everything the
+# stand-in LLM server sends.
+test-clients: build
+	target/clients-venv/bin/python -W ignore::ResourceWarning tests/clients/test_clients.py $(LINGO)
 
 # The fault suite (tests/faults/): kill -9 loops, a Redis restart, a hostile
 # tenant, a soak, SIGTERM; every scenario checks its targets. The full run

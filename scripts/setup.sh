@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what lingo's build, demo and tests need, and nothing that is
 # already there: redis-server (apt), the wasm32-wasip2 Rust target (rustup),
-# and the Node packages of the interop tests and the example gateway (npm ci).
-# Safe to run again and again.
+# the Node packages of the interop tests and the example gateway (npm ci),
+# and the official OpenAI and Ollama Python clients the stand-in LLM server is
+# checked against (a venv, from PyPI). Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +34,12 @@ for dir in tests/interop examples/gateway-node; do
     touch "$stamp"
   fi
 done
+
+# pip only when the requirements changed since the last install.
+venv=target/clients-venv
+if [ ! -f "$venv/.lingo-installed" ] || [ tests/clients/requirements.txt -nt "$venv/.lingo-installed" ]; then
+  echo "setup: the OpenAI and Ollama Python clients in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
+  touch "$venv/.lingo-installed"
+fi
