@@ -44,8 +44,22 @@ pub enum Pipeline<'a> {
     Llm { url: &'a str, timeout: &'a str },
 }
 
-/// Writes lingo's pipeline file for one run and returns its path;
-/// `cpu_metrics` turns on `cpu_accounting` and serves `/metrics` on that port.
+/// How a lingo run is set up beyond its pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct LingoOptions {
+    /// Turn on `cpu_accounting` and serve `/metrics` on this port.
+    pub cpu_metrics: Option<u16>,
+    /// `[worker] job_log`: each job's stage trace written as its log.
+    pub job_log: bool,
+}
+
+impl Default for LingoOptions {
+    fn default() -> Self {
+        Self { cpu_metrics: None, job_log: true }
+    }
+}
+
+/// Writes lingo's pipeline file for one run and returns its path.
 pub fn lingo_config(
     paths: &Paths,
     redis_url: &str,
@@ -53,14 +67,17 @@ pub fn lingo_config(
     queue: &str,
     concurrency: usize,
     pipeline: Pipeline,
-    cpu_metrics: Option<u16>,
+    options: LingoOptions,
 ) -> anyhow::Result<PathBuf> {
     let mut toml = format!(
         "[worker]\nredis_url = \"{redis_url}\"\nprotocol = \"{}\"\nqueue = \"{queue}\"\nconcurrency = {concurrency}\n",
         protocol.id()
     );
-    if let Some(port) = cpu_metrics {
+    if let Some(port) = options.cpu_metrics {
         write!(toml, "cpu_accounting = true\nadmin_listen = \"127.0.0.1:{port}\"\n")?;
+    }
+    if !options.job_log {
+        toml.push_str("job_log = false\n");
     }
     match pipeline {
         Pipeline::CacheHit => toml.push_str("\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\n"),
@@ -87,7 +104,8 @@ pub fn fill_caches(paths: &Paths, redis_url: &str, probe: &mut Probe, lines: usi
         .collect();
     let file = paths.work.join("known.jsonl");
     std::fs::write(&file, known)?;
-    let config = lingo_config(paths, redis_url, Protocol::BullMq, "cache-import", 64, Pipeline::CacheHit, None)?;
+    let config =
+        lingo_config(paths, redis_url, Protocol::BullMq, "cache-import", 64, Pipeline::CacheHit, LingoOptions::default())?;
     run(Command::new(&paths.lingo)
         .arg("cache-import")
         .arg("--config")

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::data::{self, Pipeline};
+use crate::data::{self, LingoOptions, Pipeline};
 use crate::procs::{Proc, Stream};
 use crate::setup::Paths;
 
@@ -90,14 +90,14 @@ pub struct Launch<'a> {
     /// lingo's stages; the peers do the same work natively (a cache hit, or
     /// a chat request to the LLM server: `--llm URL`).
     pub pipeline: Pipeline<'a>,
-    /// lingo only: `cpu_accounting` on, and `/metrics` served on this port.
-    pub cpu_metrics: Option<u16>,
+    /// lingo only: how it is set up beyond its pipeline.
+    pub lingo: LingoOptions,
 }
 
 impl<'a> Launch<'a> {
     /// `worker` on cache-hit jobs, its CPU not counted.
     pub fn cache_hit(worker: Worker, protocol: Protocol, queue: &'a str, concurrency: usize) -> Self {
-        Self { worker, protocol, queue, concurrency, pipeline: Pipeline::CacheHit, cpu_metrics: None }
+        Self { worker, protocol, queue, concurrency, pipeline: Pipeline::CacheHit, lingo: LingoOptions::default() }
     }
 }
 
@@ -114,7 +114,7 @@ pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<P
                 launch.queue,
                 launch.concurrency,
                 launch.pipeline,
-                launch.cpu_metrics,
+                launch.lingo,
             )?;
             let mut command = Command::new(&paths.lingo);
             command.arg("run").arg("--config").arg(config);

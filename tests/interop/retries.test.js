@@ -86,17 +86,17 @@ for (const protocol of ['bull', 'bullmq']) {
       assert.equal(count(events, 'failed'), 1, 'failed notifications');
     }));
 
-    test('fails once (503), then succeeds on the second attempt: resolves, no failed notification', logged(async () => {
+    test('fails once (500), then succeeds on the second attempt: resolves, no failed notification', logged(async () => {
       const { producer } = await setUp('flaky');
       const requestsBefore = await s.llm.requests();
-      await s.llm.setFaults({ fault: 'status:503', fail_rate: 1 });
+      await s.llm.setFaults({ fault: 'status:500', fail_rate: 1 });
       try {
         const data = translationJob('second time lucky');
         const job = await producer.add(data, { attempts: 2, backoff: { type: 'fixed', delay: 300 } });
         const failed = await waitFor('the first attempt to fail',
           async () => { const h = await producer.hash(job.id); return h[producer.fields.attempts] === '1' && h; }, { every: 10 });
         await s.llm.setFaults({ fault: 'none' });
-        assert.match(failed.failedReason ?? '', /503/, 'failedReason of the first attempt');
+        assert.match(failed.failedReason ?? '', /500/, 'failedReason of the first attempt');
         assert.equal(JSON.parse(failed.stacktrace ?? '[]').length, 1, 'stacktrace after the first attempt');
         assert.deepEqual(await producer.finished(job), expectedResult(data));
 

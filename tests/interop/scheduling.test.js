@@ -92,7 +92,7 @@ for (const protocol of ['bull', 'bullmq']) {
     test('a job retried while the queue is paused waits for resume and is not lost', logged(async () => {
       const { queue, producer } = await s.producer(open, 'pause-retry');
       await startLingo(queue);
-      await s.llm.setFaults({ fault: 'status:503', fail_rate: 1, latency_ms: 800 });
+      await s.llm.setFaults({ fault: 'status:500', fail_rate: 1, latency_ms: 800 });
       try {
         const data = translationJob('retried during pause');
         const job = await producer.add(data, { attempts: 2 });

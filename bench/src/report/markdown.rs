@@ -299,17 +299,19 @@ fn cpu_split(md: &mut String, r: &Results) {
          (the kv GET's included), tokio, the log. *Job* is parsing the data, the pipeline and the return value. \
          *Sandbox* is wasmtime and the guests: a fresh store and instance per stage call, the guest's code, the store's drop. \
          *Host calls* are the stages' `kv` and `log` calls. *Counting* is the counted run's worker CPU − the uncounted run's, \
-         within the rep: two reads of the thread's CPU clock per poll. All figures µs per job.\n"
+         within the rep: two reads of the thread's CPU clock per poll. *Job log* is what writing each job's stage trace as \
+         its log costs (`[worker] job_log`, on by default): the uncounted run's worker and Redis CPU − a third run's with \
+         `job_log = false`. All figures µs per job.\n"
     );
     let _ = writeln!(
         md,
-        "| protocol | concurrency | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| protocol | concurrency | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting | job log, worker | job log, Redis |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in &r.cpu_split {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
             row.concurrency,
             row.jobs,
@@ -320,6 +322,8 @@ fn cpu_split(md: &mut String, r: &Results) {
             cell(row.spread(|rep| rep.split.sandbox)),
             cell(row.spread(|rep| rep.split.host_calls)),
             cell(row.spread(|rep| rep.counted.worker_cpu_us_per_job - rep.plain.worker_cpu_us_per_job)),
+            cell(row.spread(|rep| rep.plain.worker_cpu_us_per_job - rep.unlogged.worker_cpu_us_per_job)),
+            cell(row.spread(|rep| rep.plain.redis_cpu_us_per_job - rep.unlogged.redis_cpu_us_per_job)),
         );
     }
     md.push('\n');

@@ -13,7 +13,8 @@
 //!   guest's code, the store's drop);
 //! - host calls: the `kv` and `log` calls the stages make.
 //!
-//! The two runs of a rep give the counting's own cost.
+//! The two runs of a rep give the counting's own cost; a third, with
+//! `job_log = false`, the cost of writing each job's stage trace as its log.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -24,16 +25,26 @@ use serde::Serialize;
 
 use super::Bench;
 use super::run::{Measured, prefilled, prefilled_then};
-use crate::data::{self, Check};
+use crate::data::{self, Check, LingoOptions};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
 
-/// One rep: the run without counting, and the counted one with its split.
+/// One rep: the run without counting, the counted one with its split, and
+/// one without the job log.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Rep {
     pub plain: Measured,
     pub counted: Measured,
     pub split: Split,
+    pub unlogged: Measured,
+}
+
+/// The runs of a rep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    Plain,
+    Counted,
+    Unlogged,
 }
 
 /// Worker CPU per job of a counted run, in µs, by part; the parts add up to
@@ -95,25 +106,27 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The two runs of one rep, in turn first by rep.
+/// The three runs of one rep, in turn first by rep.
 fn rep_of(bench: &mut Bench, row: &Row, rep: usize) -> anyhow::Result<Rep> {
     let (protocol, concurrency, jobs) = (row.protocol, row.concurrency, row.jobs);
     let lines = bench.cache_lines.clone();
-    let mut plain = None;
-    let mut counted = None;
-    for counting in super::rotated(&[false, true], rep) {
-        let kind = if counting { "counted" } else { "plain" };
-        let queue = data::queue_name(&["cpu", protocol.id(), &concurrency.to_string(), kind, &format!("r{rep}")]);
-        let port = counting.then(lingo_testkit::free_port);
-        let launch = Launch { cpu_metrics: port, ..Launch::cache_hit(Worker::Lingo, protocol, &queue, concurrency) };
-        match port {
-            None => plain = Some(prefilled(bench, launch, &lines, jobs, Check::CacheHit)?),
-            Some(port) => {
+    let (mut plain, mut counted, mut unlogged) = (None, None, None);
+    for run in super::rotated(&[Run::Plain, Run::Counted, Run::Unlogged], rep) {
+        let kind = format!("{run:?}").to_lowercase();
+        let queue = data::queue_name(&["cpu", protocol.id(), &concurrency.to_string(), &kind, &format!("r{rep}")]);
+        let port = (run == Run::Counted).then(lingo_testkit::free_port);
+        let lingo = LingoOptions { cpu_metrics: port, job_log: run != Run::Unlogged };
+        let launch = Launch { lingo, ..Launch::cache_hit(Worker::Lingo, protocol, &queue, concurrency) };
+        match (run, port) {
+            (Run::Counted, Some(port)) => {
                 counted = Some(prefilled_then(bench, launch, &lines, jobs, Check::CacheHit, || scrape(port))?)
             }
+            (Run::Unlogged, _) => unlogged = Some(prefilled(bench, launch, &lines, jobs, Check::CacheHit)?),
+            _ => plain = Some(prefilled(bench, launch, &lines, jobs, Check::CacheHit)?),
         }
     }
     let (plain, (counted, cpu)) = (plain.expect("plain run"), counted.expect("counted run"));
+    let unlogged = unlogged.expect("run without the job log");
     let per_job = |seconds: f64| seconds * 1e6 / jobs as f64;
     let worker = counted.worker_cpu_us_per_job;
     let split = Split {
@@ -122,7 +135,7 @@ fn rep_of(bench: &mut Bench, row: &Row, rep: usize) -> anyhow::Result<Rep> {
         sandbox: per_job(cpu.sandbox),
         host_calls: per_job(cpu.host_calls),
     };
-    Ok(Rep { plain, counted, split })
+    Ok(Rep { plain, counted, split, unlogged })
 }
 
 /// Seconds of CPU, summed over tenants and stages, from `/metrics`.

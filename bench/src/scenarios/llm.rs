@@ -77,7 +77,7 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
                 queue: &queue,
                 concurrency,
                 pipeline: Pipeline::Llm { url: &url, timeout: "10s" },
-                cpu_metrics: None,
+                lingo: Default::default(),
             };
             let measured = prefilled(bench, launch, &lines, row.jobs, Check::Llm)?;
             bench.progress.line(format!(

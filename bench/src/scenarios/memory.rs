@@ -57,7 +57,7 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
                 queue: &queue,
                 concurrency: row.slots,
                 pipeline,
-                cpu_metrics: None,
+                lingo: Default::default(),
             };
             let reading = hold_busy(bench, launch)?;
             bench.progress.line(format!(
