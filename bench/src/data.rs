@@ -104,8 +104,15 @@ pub fn fill_caches(paths: &Paths, redis_url: &str, probe: &mut Probe, lines: usi
         .collect();
     let file = paths.work.join("known.jsonl");
     std::fs::write(&file, known)?;
-    let config =
-        lingo_config(paths, redis_url, Protocol::BullMq, "cache-import", 64, Pipeline::CacheHit, LingoOptions::default())?;
+    let config = lingo_config(
+        paths,
+        redis_url,
+        Protocol::BullMq,
+        "cache-import",
+        64,
+        Pipeline::CacheHit,
+        LingoOptions::default(),
+    )?;
     run(Command::new(&paths.lingo)
         .arg("cache-import")
         .arg("--config")

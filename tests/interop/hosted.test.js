@@ -274,6 +274,10 @@ describe('hosted: many tenants in one worker', () => {
       assert.match(metrics, /lingo_translations_total\{tenant="b",provider="vllm"\} [1-9]/);
       assert.match(metrics, /lingo_slots_held\{tenant="a"\} \d+/);
       assert.match(metrics, /lingo_queue_waiting\{tenant="b"\} 0/);
+      // /healthz (what `lingo status` prints) counts each tenant's jobs by state.
+      const jobs = Object.fromEntries((await healthz(admin)).tenants.map((t) => [t.id, t.jobs]));
+      assert.ok(jobs.a.completed >= 2, JSON.stringify(jobs));
+      assert.deepEqual(Object.keys(jobs.b).sort(), ['active', 'completed', 'delayed', 'failed', 'paused', 'prioritized', 'wait']);
       // With cpu_accounting: each tenant's job CPU, split by stage into the sandbox and the host calls.
       const cpu = (pattern) => Number(metrics.match(pattern)?.[1]);
       assert.ok(cpu(/lingo_job_cpu_seconds_total\{tenant="a"\} ([\d.]+)/) > 0, metrics);

@@ -90,8 +90,15 @@ fn measure(bench: &mut Bench, protocol: Protocol, queue: &str, rate: u64) -> any
     let concurrency = plan.open_loop_concurrency;
     let launch = Launch::cache_hit(Worker::Lingo, protocol, queue, concurrency);
     let mut worker = workers::start(&bench.paths, &bench.redis_url, launch)?;
-    let config =
-        data::lingo_config(&bench.paths, &bench.redis_url, protocol, queue, concurrency, Pipeline::CacheHit, Default::default())?;
+    let config = data::lingo_config(
+        &bench.paths,
+        &bench.redis_url,
+        protocol,
+        queue,
+        concurrency,
+        Pipeline::CacheHit,
+        Default::default(),
+    )?;
     let port = lingo_testkit::free_port();
     let mut command = Command::new(&bench.paths.lingo);
     command.arg("gateway").arg("--config").arg(&config).arg("--listen").arg(format!("127.0.0.1:{port}"));

@@ -224,3 +224,29 @@ async fn an_llm_url_outside_allowed_hosts_fails_the_config() {
     let errors = lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_err().to_string();
     assert!(errors.contains("stage[1].config.url") && errors.contains("not in this stage's allowed_hosts"), "{errors}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_followed_only_when_allowed_and_only_to_allowed_hosts() {
+    let moved = stand_in(Behaviour::default()).await;
+    let redirect = Fault::Redirect(format!("{}/v1/chat/completions", moved.url()));
+    let llm = stand_in_with(DevLlmOptions { fault: redirect, fail_rate: 1.0, ..quick() }).await;
+    let services = services(KvStore::memory());
+    let stage = |allowed: &str, redirects: u32| {
+        pipeline_toml(Api::OpenAi, &llm.url(), allowed, "")
+            .replace("timeout       = \"3s\"", &format!("max_redirects = {redirects}"))
+    };
+    // No redirect is followed unless the stage allows it.
+    let not_followed = load(&stage(&llm.url(), 0), &services).await.unwrap();
+    let message = fatal(run(&not_followed, "good game everyone").await);
+    assert!(message.contains("answered 307"), "{message}");
+    // Followed, but the new host is not allowed.
+    let refused = load(&stage(&llm.url(), 1), &services).await.unwrap();
+    let message = fatal(run(&refused, "good game everyone").await);
+    assert!(message.contains("not in allowed_hosts"), "{message}");
+    // Followed to an allowed host.
+    let both = format!("{}\", \"{}", llm.url(), moved.url());
+    let followed = load(&stage(&both, 1), &services).await.unwrap();
+    let report = run(&followed, "good game everyone").await.unwrap();
+    assert_eq!(report.translations["de"], translate("good game everyone", "de"));
+    assert_eq!(moved.requests("/v1/chat/completions"), 1);
+}

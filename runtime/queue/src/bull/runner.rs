@@ -51,16 +51,18 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         let result = run_processor(&*processor, &record, slot.index()).await;
         drop(held);
         let lines = record.job.log.take();
-        if ctx.job_log {
-            ctx.store.append_log(&record, &lines).await;
-        }
-        let (written, next) = match result {
-            Ok(value) => {
-                let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
-                complete(&ctx, &record, &value, fetch_next).await
+        let write_outcome = async {
+            match result {
+                Ok(value) => {
+                    let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
+                    complete(&ctx, &record, &value, fetch_next).await
+                }
+                Err(err) => (handle_error(&ctx, &record, &err).await, None),
             }
-            Err(err) => (handle_error(&ctx, &record, &err).await, None),
         };
+        // Joined, the log's command is sent first and shares the outcome's
+        // round trip: it lands before a script that may remove the job.
+        let ((), (written, next)) = tokio::join!(write_log(&ctx, &record, &lines), write_outcome);
         report(&record.job.id, written);
         match next {
             Some(Fetched::Job(taken)) => record = taken,
@@ -72,6 +74,13 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         }
     }
     drop(slot);
+}
+
+/// Appends the run's log lines to the job's log, if the worker writes logs.
+async fn write_log(ctx: &JobContext, record: &Record, lines: &[String]) {
+    if ctx.job_log {
+        ctx.store.append_log(record, lines).await;
+    }
 }
 
 /// The written code, and the next job if one was taken. A retried write

@@ -48,14 +48,21 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         let result = run_processor(&*processor, &taken.record, slot.index()).await;
         drop(held);
         let lines = taken.record.job.log.take();
-        if ctx.job_log {
-            ctx.store.append_log(&taken.record, &lines).await;
-        }
         let fetch_next = !ctx.shutdown.is_cancelled() && slot.may_keep();
-        let finished = match result {
-            Ok(value) => ctx.persist(|| ctx.store.complete(&taken, &value, fetch_next)).await,
-            Err(err) => handle_error(&ctx, &taken, &err, fetch_next).await,
+        let write_outcome = async {
+            match result {
+                Ok(value) => ctx.persist(|| ctx.store.complete(&taken, &value, fetch_next)).await,
+                Err(err) => handle_error(&ctx, &taken, &err, fetch_next).await,
+            }
         };
+        // Joined, the log's command is sent first and shares the outcome's
+        // round trip: it lands before a script that may remove the job.
+        let write_log = async {
+            if ctx.job_log {
+                ctx.store.append_log(&taken.record, &lines).await;
+            }
+        };
+        let ((), finished) = tokio::join!(write_log, write_outcome);
         report(&taken.record.job.id, finished.as_ref().map(|f| f.code));
         match finished.and_then(|f| f.next) {
             Some(Fetched::Job(next)) => taken = next,

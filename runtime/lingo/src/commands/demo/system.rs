@@ -207,7 +207,7 @@ fn write_pipeline(dir: &Path, redis_url: &str, llm: &Llm) -> anyhow::Result<Path
     );
     if let Some(url) = vllm {
         toml += &format!(
-            "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"5s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{VLLM_MODEL:-qwen2.5-7b-instruct}}\" }}\n"
+            "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"5s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{VLLM_MODEL:-Qwen/Qwen2.5-7B-Instruct}}\" }}\n"
         );
     }
     if let Some(url) = ollama {
