@@ -166,6 +166,10 @@ async function redisRestart(protocol) {
   await redis.restart();
   const restarted = Date.now();
   const before = (await producer.counts()).completed;
+  // Jobs added after the restart: the worker must resume even when it had
+  // finished the first batch by the time Redis was back.
+  const after = Array.from({ length: 50 }, (_, i) => ({ data: translationJob(`after the restart ${i}`), opts: { attempts: 3 } }));
+  jobs.push(...await addAll(producer, after));
   await waitFor('the first completion after the restart', async () => (await producer.counts()).completed > before, { ms: 120_000, every: 50 });
   const resumed = Date.now() - restarted;
   await settled(producer, jobs.length, 300_000);
