@@ -1,11 +1,15 @@
 //! `lingo`: a drop-in worker for Bull queues that translates chat through
 //! sandboxed WebAssembly stages.
 //!
-//! Subcommands: `run` (the worker), `check` (validate a pipeline), `try`
-//! (one line through the pipeline, no Redis), `dev-llm` (the stand-in LLM
-//! server). This crate is glue: config from `lingo-config`, stages from
-//! `lingo-engine`, queues from `lingo-queue`; the only place that sees all
-//! three is [`translator`].
+//! Subcommands (`cli.rs` has them all, `commands/` one module each): `run`
+//! (the worker), `reload` and `status` (a running worker, through its admin
+//! endpoints), `check` (validate a pipeline), `try` (one line through the
+//! pipeline, no Redis), `gateway` (`POST /api/v1/translate`), `demo`,
+//! `cache-import`, `dev-llm` (the stand-in LLM server). This crate is glue:
+//! config from `lingo-config`, stages from `lingo-engine`, queues from
+//! `lingo-queue`; the places that see both queue and engine are
+//! [`translator`] (a job through the pipeline) and [`host`] (tenants' workers
+//! on one engine).
 
 mod admin;
 mod allocator;
