@@ -39,6 +39,13 @@ done
 venv=target/clients-venv
 if [ ! -f "$venv/.lingo-installed" ] || [ tests/clients/requirements.txt -nt "$venv/.lingo-installed" ]; then
   echo "setup: the OpenAI and Ollama Python clients in $venv"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1 \
+      || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    echo "setup: installing python3 and its venv module"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y -qq python3 python3-venv >/dev/null 2>&1 \
+      || { as_root apt-get update -qq && as_root apt-get install -y -qq python3 python3-venv; }
+  fi
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
   touch "$venv/.lingo-installed"
