@@ -250,8 +250,7 @@ impl Host {
         let worker = QueueWorker::connect(settings.clone(), self.protocol)
             .await
             .with_context(|| format!("tenant `{}`: connecting to queue `{}`", tenant.id, settings.queue))?;
-        let translator =
-            Arc::new(Translator::new(&tenant.id, loaded, self.metrics.clone(), self.worker.cpu_accounting));
+        let translator = Arc::new(Translator::new(&tenant.id, loaded, self.metrics.clone(), &self.worker));
         let stop = CancellationToken::new();
         let task = tokio::spawn({
             let (translator, stop, id) = (translator.clone(), stop.clone(), tenant.id.clone());
@@ -351,7 +350,6 @@ pub fn queue_settings(worker: &lingo_config::Worker) -> QueueSettings {
         stalled_interval: worker.stalled_interval,
         max_stalled_count: worker.max_stalled_count,
         shutdown_grace: worker.shutdown_grace,
-        job_log: worker.job_log,
         ..QueueSettings::new(worker.redis_url.clone())
     }
 }

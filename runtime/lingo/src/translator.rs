@@ -26,6 +26,8 @@ pub struct Translator {
     metrics: Arc<Metrics>,
     /// Whether each job's CPU is counted (`[worker] cpu_accounting`).
     cpu_accounting: bool,
+    /// Whether each job's stage trace becomes its log (`[worker] job_log`).
+    job_log: bool,
 }
 
 /// A pipeline and what the metrics need to know of it.
@@ -49,10 +51,11 @@ impl Loaded {
 }
 
 impl Translator {
-    /// A processor for `tenant`'s jobs over `loaded`; `cpu_accounting`
-    /// counts each job's CPU.
-    pub fn new(tenant: &str, loaded: Loaded, metrics: Arc<Metrics>, cpu_accounting: bool) -> Self {
-        Self { tenant: tenant.to_string(), current: RwLock::new(loaded), metrics, cpu_accounting }
+    /// A processor for `tenant`'s jobs over `loaded`, counting each job's CPU
+    /// and writing its stage trace as its log as `worker` says.
+    pub fn new(tenant: &str, loaded: Loaded, metrics: Arc<Metrics>, worker: &lingo_config::Worker) -> Self {
+        let (cpu_accounting, job_log) = (worker.cpu_accounting, worker.job_log);
+        Self { tenant: tenant.to_string(), current: RwLock::new(loaded), metrics, cpu_accounting, job_log }
     }
 
     /// Makes `loaded` the pipeline of every job that starts from now on.
@@ -132,8 +135,10 @@ impl Processor for Translator {
         let (finished, cpu) = metered(self.cpu_accounting, self.translate(job, slot, &loaded)).await;
         self.record(&finished, cpu, &loaded);
         // The stage trace `lingo try` prints, as the job's log.
-        for step in &finished.steps {
-            job.log.push(step.trace_line());
+        if self.job_log {
+            for step in &finished.steps {
+                job.log.push(step.trace_line());
+            }
         }
         finished.result
     }

@@ -23,9 +23,9 @@ pub struct Job {
 }
 
 /// The lines a run of a job leaves as the job's log: appended to
-/// `<prefix>:<queue>:<id>:logs` before its outcome, where each library's
-/// `job.log()` writes and Bull Board's "Logs" tab reads (unless
-/// `QueueSettings::job_log` is off). Cheap to clone: clones share the lines.
+/// `<prefix>:<queue>:<id>:logs` with its outcome, where each library's
+/// `job.log()` writes and Bull Board's "Logs" tab reads. A run that adds no
+/// line writes nothing. Cheap to clone: clones share the lines.
 #[derive(Debug, Clone, Default)]
 pub struct JobLog(Arc<Mutex<Vec<String>>>);
 

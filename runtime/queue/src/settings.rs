@@ -28,9 +28,6 @@ pub struct QueueSettings {
     /// How long one blocking fetch waits on an empty queue before trying
     /// again (bull's `drainDelay`; whole seconds, at least 1).
     pub drain_delay: Duration,
-    /// Whether a run's log lines ([`crate::JobLog`]) are written as the
-    /// job's log (one more Redis command per job).
-    pub job_log: bool,
     /// The shared pool this queue's jobs take their slots from (hosted mode);
     /// `None` gives the queue a pool of its own with `concurrency` slots.
     pub slots: Option<TenantSlots>,
@@ -50,7 +47,6 @@ impl QueueSettings {
             max_stalled_count: 1,
             shutdown_grace: Duration::from_secs(10),
             drain_delay: Duration::from_secs(5),
-            job_log: true,
             slots: None,
         }
     }

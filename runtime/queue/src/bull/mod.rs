@@ -105,7 +105,6 @@ impl Worker {
             locks,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
-            job_log: s.job_log,
             delayed: delayed_tx,
         };
         let mut jobs = JoinSet::new();

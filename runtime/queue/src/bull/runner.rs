@@ -39,8 +39,6 @@ pub(crate) struct JobContext {
     pub hard_stop: CancellationToken,
     /// Tells the delayed-promotion loop about jobs this worker delayed.
     pub delayed: mpsc::Sender<u64>,
-    /// Whether a run's log lines are written as the job's log.
-    pub job_log: bool,
 }
 
 /// Runs `record` on `processor` in `slot` and records the outcome; then the
@@ -62,7 +60,7 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         };
         // Joined, the log's command is sent first and shares the outcome's
         // round trip: it lands before a script that may remove the job.
-        let ((), (written, next)) = tokio::join!(write_log(&ctx, &record, &lines), write_outcome);
+        let ((), (written, next)) = tokio::join!(ctx.store.append_log(&record, &lines), write_outcome);
         report(&record.job.id, written);
         match next {
             Some(Fetched::Job(taken)) => record = taken,
@@ -74,13 +72,6 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         }
     }
     drop(slot);
-}
-
-/// Appends the run's log lines to the job's log, if the worker writes logs.
-async fn write_log(ctx: &JobContext, record: &Record, lines: &[String]) {
-    if ctx.job_log {
-        ctx.store.append_log(record, lines).await;
-    }
 }
 
 /// The written code, and the next job if one was taken. A retried write

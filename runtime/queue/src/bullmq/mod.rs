@@ -101,7 +101,6 @@ impl Worker {
             locks,
             shutdown: shutdown.clone(),
             hard_stop: hard_stop.clone(),
-            job_log: s.job_log,
         };
         let mut jobs = JoinSet::new();
         self.fetch_loop(&ctx, &processor, &mut jobs, &shutdown).await;

@@ -36,8 +36,6 @@ pub(crate) struct JobContext {
     pub shutdown: CancellationToken,
     /// Cancelled when the shutdown grace is over: stop renewing and writing.
     pub hard_stop: CancellationToken,
-    /// Whether a run's log lines are written as the job's log.
-    pub job_log: bool,
 }
 
 /// Runs `taken` on `processor` in `slot` and records the outcome; then the
@@ -57,12 +55,7 @@ pub(crate) async fn run_job<P: Processor>(ctx: JobContext, processor: Arc<P>, mu
         };
         // Joined, the log's command is sent first and shares the outcome's
         // round trip: it lands before a script that may remove the job.
-        let write_log = async {
-            if ctx.job_log {
-                ctx.store.append_log(&taken.record, &lines).await;
-            }
-        };
-        let ((), finished) = tokio::join!(write_log, write_outcome);
+        let ((), finished) = tokio::join!(ctx.store.append_log(&taken.record, &lines), write_outcome);
         report(&taken.record.job.id, finished.as_ref().map(|f| f.code));
         match finished.and_then(|f| f.next) {
             Some(Fetched::Job(next)) => taken = next,
