@@ -51,11 +51,13 @@ pub struct LingoOptions {
     pub cpu_metrics: Option<u16>,
     /// `[worker] job_log`: each job's stage trace written as its log.
     pub job_log: bool,
+    /// `instances = "fresh"` on every stage (set from [`Worker::LingoFresh`](crate::workers::Worker)).
+    pub fresh_instances: bool,
 }
 
 impl Default for LingoOptions {
     fn default() -> Self {
-        Self { cpu_metrics: None, job_log: true }
+        Self { cpu_metrics: None, job_log: true, fresh_instances: false }
     }
 }
 
@@ -87,6 +89,9 @@ pub fn lingo_config(
         )?,
     }
     toml.push_str("\n[[stage]]\nname = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n");
+    if options.fresh_instances {
+        toml = toml.replace("\n[[stage]]\n", "\n[[stage]]\ninstances = \"fresh\"\n");
+    }
     let path = paths.work.join("configs").join(format!("{queue}.toml"));
     std::fs::create_dir_all(path.parent().expect("configs dir"))?;
     std::fs::write(&path, toml).with_context(|| format!("writing {}", path.display()))?;

@@ -36,7 +36,10 @@ impl Protocol {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Worker {
+    /// lingo as configured by default: warm instances, reused within a stage.
     Lingo,
+    /// lingo with `instances = "fresh"` on every stage: a new instance per call.
+    LingoFresh,
     /// bullmq-official with a native processor: no sandbox, no pipeline.
     Bare,
     /// npm `bullmq`.
@@ -49,18 +52,27 @@ pub enum Worker {
 }
 
 impl Worker {
-    /// The workers of a protocol, lingo first.
+    /// lingo in both instance modes, side by side in every scenario.
+    pub const LINGO: [Worker; 2] = [Worker::Lingo, Worker::LingoFresh];
+
+    /// The workers of a protocol, lingo (both modes) first.
     pub fn of(protocol: Protocol) -> &'static [Worker] {
         match protocol {
-            Protocol::BullMq => &[Worker::Lingo, Worker::Bare, Worker::NodeBullMq, Worker::Python],
-            Protocol::Bull => &[Worker::Lingo, Worker::NodeBull],
+            Protocol::BullMq => &[Worker::Lingo, Worker::LingoFresh, Worker::Bare, Worker::NodeBullMq, Worker::Python],
+            Protocol::Bull => &[Worker::Lingo, Worker::LingoFresh, Worker::NodeBull],
         }
+    }
+
+    /// Whether this is lingo, in either instance mode.
+    pub fn is_lingo(self) -> bool {
+        Self::LINGO.contains(&self)
     }
 
     /// For tables.
     pub fn label(self) -> &'static str {
         match self {
             Worker::Lingo => "lingo",
+            Worker::LingoFresh => "lingo, fresh instances",
             Worker::Bare => "bare Rust (bullmq-official)",
             Worker::NodeBullMq => "BullMQ Node",
             Worker::Python => "BullMQ Python",
@@ -72,6 +84,7 @@ impl Worker {
     pub fn id(self) -> &'static str {
         match self {
             Worker::Lingo => "lingo",
+            Worker::LingoFresh => "lingo-fresh",
             Worker::Bare => "bare",
             Worker::NodeBullMq => "node-bullmq",
             Worker::Python => "python",
@@ -106,7 +119,8 @@ pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<P
     let concurrency = launch.concurrency.to_string();
     let peer_args = ["--redis", redis_url, "--queue", launch.queue, "--concurrency", &concurrency];
     let (mut command, marker, stream) = match launch.worker {
-        Worker::Lingo => {
+        Worker::Lingo | Worker::LingoFresh => {
+            let lingo = LingoOptions { fresh_instances: launch.worker == Worker::LingoFresh, ..launch.lingo };
             let config = data::lingo_config(
                 paths,
                 redis_url,
@@ -114,7 +128,7 @@ pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<P
                 launch.queue,
                 launch.concurrency,
                 launch.pipeline,
-                launch.lingo,
+                lingo,
             )?;
             let mut command = Command::new(&paths.lingo);
             command.arg("run").arg("--config").arg(config);
@@ -133,7 +147,7 @@ pub fn start(paths: &Paths, redis_url: &str, launch: Launch) -> anyhow::Result<P
             (command, "ready", Stream::Stdout)
         }
     };
-    if launch.worker != Worker::Lingo {
+    if !launch.worker.is_lingo() {
         command.args(peer_args);
         if let Pipeline::Llm { url, .. } = launch.pipeline {
             command.args(["--llm", url]);

@@ -212,13 +212,14 @@ fn gateway(md: &mut String, r: &Results) {
     );
     let _ = writeln!(
         md,
-        "| protocol | rate/s | sent/s | ok | errors | p50 ms | p99 ms | max ms | CPU µs/request |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| protocol | worker | rate/s | sent/s | ok | errors | p50 ms | p99 ms | max ms | CPU µs/request |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in &r.gateway {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
+            name(row.worker),
             row.rate,
             cell(row.spread(|m| m.sent_per_s)),
             int_cell(row.spread(|m| m.ok as f64)),
@@ -250,13 +251,14 @@ fn memory(md: &mut String, r: &Results) {
     );
     let _ = writeln!(
         md,
-        "| protocol | slots busy | idle RSS MiB | busy RSS MiB | busy PSS MiB | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|"
+        "| protocol | worker | slots busy | idle RSS MiB | busy RSS MiB | busy PSS MiB | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---:|"
     );
     for row in &r.memory {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
+            name(row.worker),
             row.slots,
             cell(row.spread(|m| m.idle_rss_mib)),
             cell(row.spread(|m| m.busy_rss_mib)),
@@ -293,11 +295,11 @@ fn cpu_split(md: &mut String, r: &Results) {
     let _ = writeln!(md, "## Where lingo's CPU per cache-hit job goes\n");
     let _ = writeln!(
         md,
-        "lingo alone, the throughput scenario's jobs at each of its concurrencies, twice per rep: as everywhere else (*uncounted*), \
+        "lingo alone, in both instance modes, the throughput scenario's jobs at each of its concurrencies, three times per rep: as everywhere else (*uncounted*), \
          and with `[worker] cpu_accounting` on, whose `/metrics` splits the counted run's worker CPU (from `/proc`). \
          *Queue and the rest* is the worker's CPU outside its jobs: the queue protocol, both Redis connections' I/O \
          (the kv GET's included), tokio, the log. *Job* is parsing the data, the pipeline and the return value. \
-         *Sandbox* is wasmtime and the guests: a fresh store and instance per stage call, the guest's code, the store's drop. \
+         *Sandbox* is wasmtime and the guests: the guest's code, and with fresh instances a new store and instance per stage call and its drop. \
          *Host calls* are the stages' `kv` and `log` calls. *Counting* is the counted run's worker CPU − the uncounted run's, \
          within the rep: two reads of the thread's CPU clock per poll. *Job log* is what writing each job's stage trace as \
          its log costs (`[worker] job_log`, on by default): the uncounted run's worker and Redis CPU − a third run's with \
@@ -305,14 +307,15 @@ fn cpu_split(md: &mut String, r: &Results) {
     );
     let _ = writeln!(
         md,
-        "| protocol | concurrency | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting | job log, worker | job log, Redis |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| protocol | lingo | concurrency | jobs | worker, uncounted | worker, counted | queue and the rest | job | sandbox | host calls | counting | job log, worker | job log, Redis |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in &r.cpu_split {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.protocol.id(),
+            name(row.worker),
             row.concurrency,
             row.jobs,
             cell(row.spread(|rep| rep.plain.worker_cpu_us_per_job)),
@@ -356,6 +359,8 @@ fn method(md: &mut String) {
          (its ready line, then its CPU quiet); the window opens and the queue is resumed; it closes when every job \
          is finished. Jobs/s is jobs ÷ (last `finishedOn` − first `processedOn`). Every return value is checked.\n\
          - lingo runs with its default logging (a line per job on stderr, to a file); the peers log nothing.\n\
+         - lingo runs twice wherever it runs: as configured by default (warm instances, reused within one tenant's \
+         stage) and as *lingo, fresh instances* (`instances = \"fresh\"` on every stage: a new instance per call).\n\
          - Peers: `bench/peers/` — npm `bullmq` and `bull` workers, the PyPI `bullmq` worker (venv), and a bare Rust \
          worker on `bullmq-official` with a native processor (no WebAssembly, no pipeline): the floor under lingo.\n\
          - The stand-in LLM server is `lingo dev-llm`, not a model. Outputs: this file and `benchmarks.json` (every rep).\n",
@@ -363,7 +368,7 @@ fn method(md: &mut String) {
 }
 
 fn name(worker: Worker) -> String {
-    if worker == Worker::Lingo { "**lingo**".into() } else { worker.label().into() }
+    if worker.is_lingo() { format!("**{}**", worker.label()) } else { worker.label().into() }
 }
 
 /// `median (min–max)`, or just the median when all reps agree or there is one.

@@ -1,6 +1,7 @@
 //! Scenario 5, second half: where lingo's CPU per cache-hit job goes. Per
-//! protocol and concurrency (the throughput scenario's: the sandbox's share
-//! grows with the instances in flight), lingo runs the throughput
+//! protocol, concurrency (the throughput scenario's: the sandbox's share
+//! grows with the instances in flight) and instance mode (warm instances, a
+//! fresh one per call), lingo runs the throughput
 //! scenario's pre-filled jobs twice in each rep: as measured everywhere else, and with
 //! `cpu_accounting` on, whose `/metrics` (read once every job is finished)
 //! splits the worker's CPU, read from `/proc`, into:
@@ -9,8 +10,8 @@
 //!   connections' I/O, the kv GET's included, tokio, the log);
 //! - the job: jobs − stage calls (parsing the data, the pipeline, the return
 //!   value);
-//! - the sandbox: wasmtime and the guests (a fresh store and instance, the
-//!   guest's code, the store's drop);
+//! - the sandbox: wasmtime and the guests (the guest's code; with fresh
+//!   instances also a new store and instance per call and its drop);
 //! - host calls: the `kv` and `log` calls the stages make.
 //!
 //! The two runs of a rep give the counting's own cost; a third, with
@@ -57,10 +58,11 @@ pub struct Split {
     pub host_calls: f64,
 }
 
-/// One protocol's reps.
+/// One protocol's reps, lingo in one instance mode.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub protocol: Protocol,
+    pub worker: Worker,
     pub concurrency: usize,
     pub jobs: usize,
     pub runs: Vec<Rep>,
@@ -78,17 +80,26 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
         .throughput_concurrency
         .iter()
         .flat_map(|&concurrency| {
-            Protocol::ALL.iter().map(move |&protocol| Row { protocol, concurrency, jobs: plan.jobs, runs: Vec::new() })
+            Protocol::ALL.iter().flat_map(move |&protocol| {
+                Worker::LINGO.map(|worker| Row { protocol, worker, concurrency, jobs: plan.jobs, runs: Vec::new() })
+            })
         })
         .collect();
     let bar = bench.progress.scenario("cpu split", rows.len() * plan.reps);
     for rep in 0..plan.reps {
         for row in rows.iter_mut() {
-            bar.set_message(format!("{} c={} rep {}", row.protocol.id(), row.concurrency, rep + 1));
+            bar.set_message(format!(
+                "{} {} c={} rep {}",
+                row.protocol.id(),
+                row.worker.label(),
+                row.concurrency,
+                rep + 1
+            ));
             let runs = rep_of(bench, row, rep)?;
             bench.progress.line(format!(
-                "cpu split {:<6} c={:<3} rep {}: worker {:.1} µs/job ({:.1} uncounted): queue and the rest {:.1}, job {:.1}, sandbox {:.1}, host calls {:.1}",
+                "cpu split {:<6} {:<22} c={:<3} rep {}: worker {:.1} µs/job ({:.1} uncounted): queue and the rest {:.1}, job {:.1}, sandbox {:.1}, host calls {:.1}",
                 row.protocol.id(),
+                row.worker.label(),
                 row.concurrency,
                 rep + 1,
                 runs.counted.worker_cpu_us_per_job,
@@ -108,15 +119,16 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
 
 /// The three runs of one rep, in turn first by rep.
 fn rep_of(bench: &mut Bench, row: &Row, rep: usize) -> anyhow::Result<Rep> {
-    let (protocol, concurrency, jobs) = (row.protocol, row.concurrency, row.jobs);
+    let (protocol, worker, concurrency, jobs) = (row.protocol, row.worker, row.concurrency, row.jobs);
     let lines = bench.cache_lines.clone();
     let (mut plain, mut counted, mut unlogged) = (None, None, None);
     for run in super::rotated(&[Run::Plain, Run::Counted, Run::Unlogged], rep) {
         let kind = format!("{run:?}").to_lowercase();
-        let queue = data::queue_name(&["cpu", protocol.id(), &concurrency.to_string(), &kind, &format!("r{rep}")]);
+        let queue =
+            data::queue_name(&["cpu", protocol.id(), worker.id(), &concurrency.to_string(), &kind, &format!("r{rep}")]);
         let port = (run == Run::Counted).then(lingo_testkit::free_port);
-        let lingo = LingoOptions { cpu_metrics: port, job_log: run != Run::Unlogged };
-        let launch = Launch { lingo, ..Launch::cache_hit(Worker::Lingo, protocol, &queue, concurrency) };
+        let lingo = LingoOptions { cpu_metrics: port, job_log: run != Run::Unlogged, ..LingoOptions::default() };
+        let launch = Launch { lingo, ..Launch::cache_hit(worker, protocol, &queue, concurrency) };
         match (run, port) {
             (Run::Counted, Some(port)) => {
                 counted = Some(prefilled_then(bench, launch, &lines, jobs, Check::CacheHit, || scrape(port))?)

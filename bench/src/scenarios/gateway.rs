@@ -40,10 +40,11 @@ pub struct Measured {
     pub cpu_us_per_request: f64,
 }
 
-/// The gateway at one rate, over one protocol.
+/// The gateway at one rate, over one protocol, the worker in one instance mode.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub protocol: Protocol,
+    pub worker: Worker,
     pub rate: u64,
     pub runs: Vec<Measured>,
 }
@@ -58,17 +59,28 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     let plan = bench.plan.clone();
     let mut rows: Vec<Row> = Protocol::ALL
         .iter()
-        .flat_map(|&protocol| plan.gateway_rates.iter().map(move |&rate| Row { protocol, rate, runs: Vec::new() }))
+        .flat_map(|&protocol| {
+            plan.gateway_rates
+                .iter()
+                .flat_map(move |&rate| Worker::LINGO.map(|worker| Row { protocol, worker, rate, runs: Vec::new() }))
+        })
         .collect();
     let bar = bench.progress.scenario("gateway", rows.len() * plan.reps);
     for rep in 0..plan.reps {
         for row in rows.iter_mut() {
-            let queue = data::queue_name(&["gw", row.protocol.id(), &row.rate.to_string(), &format!("r{rep}")]);
-            bar.set_message(format!("{} {}/s rep {}", row.protocol.id(), row.rate, rep + 1));
-            let m = measure(bench, row.protocol, &queue, row.rate)?;
-            bench.progress.line(format!(
-                "gateway {:<6} {:>5}/s rep {}: {} ok, {} errors, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            let queue = data::queue_name(&[
+                "gw",
                 row.protocol.id(),
+                row.worker.id(),
+                &row.rate.to_string(),
+                &format!("r{rep}"),
+            ]);
+            bar.set_message(format!("{} {} {}/s rep {}", row.protocol.id(), row.worker.label(), row.rate, rep + 1));
+            let m = measure(bench, row.protocol, row.worker, &queue, row.rate)?;
+            bench.progress.line(format!(
+                "gateway {:<6} {:<22} {:>5}/s rep {}: {} ok, {} errors, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                row.protocol.id(),
+                row.worker.label(),
                 row.rate,
                 rep + 1,
                 m.ok,
@@ -85,10 +97,10 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn measure(bench: &mut Bench, protocol: Protocol, queue: &str, rate: u64) -> anyhow::Result<Measured> {
+fn measure(bench: &mut Bench, protocol: Protocol, worker: Worker, queue: &str, rate: u64) -> anyhow::Result<Measured> {
     let plan = &bench.plan;
     let concurrency = plan.open_loop_concurrency;
-    let launch = Launch::cache_hit(Worker::Lingo, protocol, queue, concurrency);
+    let launch = Launch::cache_hit(worker, protocol, queue, concurrency);
     let mut worker = workers::start(&bench.paths, &bench.redis_url, launch)?;
     let config = data::lingo_config(
         &bench.paths,

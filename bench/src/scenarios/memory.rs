@@ -2,7 +2,8 @@
 //! only after `plan.memory_latency_s`, so once `slots` jobs are active they
 //! all stay in flight; RSS is read idle (ready, no job), then busy (every
 //! slot active for a second, with PSS beside it), and the peak (VmHWM). The worker is then
-//! killed: its jobs are abandoned with their queue.
+//! killed: its jobs are abandoned with their queue. lingo runs in both
+//! instance modes: warm instances, and a fresh one per call.
 
 use std::time::{Duration, Instant};
 
@@ -23,10 +24,11 @@ pub struct Reading {
     pub peak_rss_mib: f64,
 }
 
-/// lingo with `slots` busy.
+/// lingo, in one instance mode, with `slots` busy.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub protocol: Protocol,
+    pub worker: Worker,
     pub slots: usize,
     pub runs: Vec<Reading>,
 }
@@ -42,17 +44,33 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     let (stand_in, url) = bench.start_stand_in("stand-in-llm-slow", Duration::from_secs(plan.memory_latency_s))?;
     let mut rows: Vec<Row> = Protocol::ALL
         .iter()
-        .flat_map(|&protocol| plan.memory_slots.iter().map(move |&slots| Row { protocol, slots, runs: Vec::new() }))
+        .flat_map(|&protocol| {
+            plan.memory_slots
+                .iter()
+                .flat_map(move |&slots| Worker::LINGO.map(|worker| Row { protocol, worker, slots, runs: Vec::new() }))
+        })
         .collect();
     let bar = bench.progress.scenario("memory", rows.len() * plan.reps);
     let timeout = format!("{}s", plan.memory_latency_s * 2);
     for rep in 0..plan.reps {
         for row in rows.iter_mut() {
-            let queue = data::queue_name(&["mem", row.protocol.id(), &row.slots.to_string(), &format!("r{rep}")]);
-            bar.set_message(format!("{} {} slots rep {}", row.protocol.id(), row.slots, rep + 1));
+            let queue = data::queue_name(&[
+                "mem",
+                row.protocol.id(),
+                row.worker.id(),
+                &row.slots.to_string(),
+                &format!("r{rep}"),
+            ]);
+            bar.set_message(format!(
+                "{} {} {} slots rep {}",
+                row.protocol.id(),
+                row.worker.label(),
+                row.slots,
+                rep + 1
+            ));
             let pipeline = Pipeline::Llm { url: &url, timeout: &timeout };
             let launch = Launch {
-                worker: Worker::Lingo,
+                worker: row.worker,
                 protocol: row.protocol,
                 queue: &queue,
                 concurrency: row.slots,
@@ -61,8 +79,9 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
             };
             let reading = hold_busy(bench, launch)?;
             bench.progress.line(format!(
-                "memory {:<6} {:>5} slots rep {}: idle {:.1} MiB, busy {:.1} MiB, peak {:.1} MiB",
+                "memory {:<6} {:<22} {:>5} slots rep {}: idle {:.1} MiB, busy {:.1} MiB, peak {:.1} MiB",
                 row.protocol.id(),
+                row.worker.label(),
                 row.slots,
                 rep + 1,
                 reading.idle_rss_mib,

@@ -3,6 +3,10 @@
 //! (pre tidy → cache hit → post tidy). Criterion gives the mean; the p50/p99
 //! lines below come from 20,000 timed calls after warm-up, because a chat
 //! line's latency is its tail.
+//!
+//! With `LINGO_BENCH_JS_STAGE` naming a component (the bench builds one from
+//! `bench/js-stage/` with componentize-js), a JavaScript post stage is
+//! measured the same way, warm and fresh.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +39,19 @@ instances = "MODE"
 [[stage]]
 name      = "tidy"
 plugin    = "postprocess"
+phase     = "post"
+instances = "MODE"
+"#;
+
+/// A JavaScript post stage at `PATH`, after the cache (a pipeline must translate); `MODE` as above.
+const JS_STAGE: &str = r#"
+[[stage]]
+name      = "cache"
+plugin    = "cache"
+
+[[stage]]
+name      = "tidy-js"
+plugin    = "PATH"
 phase     = "post"
 instances = "MODE"
 "#;
@@ -111,6 +128,29 @@ fn bench(c: &mut Criterion) {
         println!("stage call ({label}):         p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
         println!("three-stage chain ({label}):  p50 {:>6.1} µs   p99 {:>6.1} µs", chain.0, chain.1);
     }
+    if let Some(path) = std::env::var_os("LINGO_BENCH_JS_STAGE") {
+        for (mode, label) in MODES {
+            let stage = rt.block_on(js_stage(Path::new(&path), mode));
+            c.bench_function(&format!("JavaScript stage call, {label} instance"), |b| {
+                b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
+            });
+            let one = rt.block_on(percentiles(|| async {
+                stage.process("bench", &request).await.0.unwrap();
+            }));
+            println!("JavaScript stage call ({label}):  p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
+        }
+    }
+}
+
+/// The JavaScript post stage at `path`, its instances in `mode`.
+async fn js_stage(path: &Path, mode: &str) -> Stage {
+    let services = services();
+    let toml = JS_STAGE.replace("PATH", &path.display().to_string()).replace("MODE", mode);
+    let config = lingo_config::parse(&toml, Path::new("bench.toml"), &Env::from_pairs([])).unwrap();
+    let wasm = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let plugin = Plugins::default().get(&services.engine, "tidy-js", &wasm).unwrap();
+    let spec = config.stages.iter().find(|s| s.name == "tidy-js").unwrap();
+    Stage::new(spec, plugin, bench_wall(&services), services.clone())
 }
 
 /// p50 and p99 in µs over 20,000 calls after 2,000 of warm-up.

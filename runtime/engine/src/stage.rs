@@ -301,7 +301,10 @@ impl Stage {
             })
         });
         match self.plugin.pre.instance_pre().instantiate_async(&mut store).await {
-            Ok(instance) => Ok(Instantiated { store, instance, calls: 0 }),
+            Ok(instance) => {
+                let initial_memory = store.data().limits.current();
+                Ok(Instantiated { store, instance, calls: 0, initial_memory })
+            }
             Err(err) => Err(classify(&err, store.data(), self.timeout)),
         }
     }

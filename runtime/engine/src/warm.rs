@@ -9,8 +9,9 @@
 //! the likeliest to be resident), gets this call's deadline, capabilities and
 //! log fields, and checks it back in. An instance is dropped instead when
 //! anything went wrong (a trap, a timeout, a blown memory cap, a panic, a
-//! line on stderr), after `max_reuse` calls, when its memory grew past
-//! [`MAX_WARM_MEMORY`], or when it sat idle past [`MAX_IDLE`]. Idle instances
+//! line on stderr), after `max_reuse` calls, when its memory grew by more
+//! than [`MAX_WARM_GROWTH`] since it was instantiated, or when it sat idle
+//! past [`MAX_IDLE`]. Idle instances
 //! hold a permit of the engine's idle budget, which the pooling allocator
 //! was sized for on top of the live instances, so idle instances never take
 //! a slot a call needs: with the budget spent, an instance checked in is
@@ -26,9 +27,12 @@ use wasmtime::component::Instance;
 
 use crate::state::StageState;
 
-/// Memory past which an instance is not kept: a guest that leaks, or one
-/// call that needed much, is not worth its resident pages.
-pub const MAX_WARM_MEMORY: usize = 4 << 20;
+/// Growth past which an instance is not kept: a guest that leaks, or one
+/// call that needed much, is not worth its resident pages. Growth, not
+/// size: a JavaScript stage starts with an engine and its heap in about
+/// 10 MiB of linear memory, a Rust stage with about 1 MiB, and either is
+/// worth keeping warm while it stays near where it started.
+pub const MAX_WARM_GROWTH: usize = 4 << 20;
 
 /// How long an instance may sit idle and still be used.
 pub const MAX_IDLE: Duration = Duration::from_secs(60);
@@ -42,6 +46,15 @@ pub(crate) struct Instantiated {
     pub instance: Instance,
     /// Calls it has served, this one included.
     pub calls: u32,
+    /// Its linear memory once instantiated, before any call.
+    pub initial_memory: usize,
+}
+
+impl Instantiated {
+    /// Whether its memory stayed within [`MAX_WARM_GROWTH`] of where it started.
+    fn grew_little(&self) -> bool {
+        self.store.data().limits.current() <= self.initial_memory + MAX_WARM_GROWTH
+    }
 }
 
 struct Idle {
@@ -79,7 +92,7 @@ impl WarmPool {
     /// to be dropped; `clean` says the call ended as it should (no fault,
     /// nothing on stderr, memory within its cap).
     pub fn give_back(&self, warm: Instantiated, clean: bool) -> Option<Instantiated> {
-        let keep = clean && warm.calls < self.max_reuse && warm.store.data().limits.current() <= MAX_WARM_MEMORY;
+        let keep = clean && warm.calls < self.max_reuse && warm.grew_little();
         if !keep {
             return Some(warm);
         }
