@@ -5,7 +5,7 @@
 //! files, and the check of every finished job's return value.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context;
@@ -42,6 +42,8 @@ pub enum Pipeline<'a> {
     CacheHit,
     /// vllm (the stand-in at `url`) → postprocess; no cache, so every job reaches the LLM.
     Llm { url: &'a str, timeout: &'a str },
+    /// cache → the JavaScript post stage at `wasm` (named `tidy-js`), in place of postprocess.
+    CacheHitJs { wasm: &'a Path },
 }
 
 /// How a lingo run is set up beyond its pipeline.
@@ -82,13 +84,20 @@ pub fn lingo_config(
         toml.push_str("job_log = false\n");
     }
     match pipeline {
-        Pipeline::CacheHit => toml.push_str("\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\n"),
+        Pipeline::CacheHit | Pipeline::CacheHitJs { .. } => {
+            toml.push_str("\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\n")
+        }
         Pipeline::Llm { url, timeout } => write!(
             toml,
             "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"{timeout}\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"stand-in\" }}\n"
         )?,
     }
-    toml.push_str("\n[[stage]]\nname = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n");
+    match pipeline {
+        Pipeline::CacheHitJs { wasm } => {
+            write!(toml, "\n[[stage]]\nname = \"tidy-js\"\nplugin = \"{}\"\nphase = \"post\"\n", wasm.display())?
+        }
+        _ => toml.push_str("\n[[stage]]\nname = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n"),
+    }
     if options.fresh_instances {
         toml = toml.replace("\n[[stage]]\n", "\n[[stage]]\ninstances = \"fresh\"\n");
     }

@@ -22,7 +22,8 @@
 //! The per-call overhead is the criterion bench `lingo-engine` already has;
 //! `scenarios/stage_call.rs` runs it and reads its figures. Where the rest of
 //! a job's CPU goes comes from lingo's own `cpu_accounting`
-//! (`scenarios/cpu_split.rs`).
+//! (`scenarios/cpu_split.rs`); what a JavaScript stage costs in the worker
+//! from the same counters (`scenarios/js_stage.rs`).
 
 mod data;
 mod facts;
@@ -67,7 +68,7 @@ pub struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "throughput,llm,open-loop,gateway,memory,stage-call,cpu-split"
+        default_value = "throughput,llm,open-loop,gateway,memory,stage-call,cpu-split,js-stage"
     )]
     scenarios: Vec<Scenario>,
     /// Where BENCHMARKS.md and benchmarks.json go (default `docs/`, or `target/bench-smoke/` with `--smoke`).
@@ -92,6 +93,8 @@ pub enum Scenario {
     StageCall,
     /// lingo's CPU per cache-hit job split into queue, job, sandbox and host calls (`cpu_accounting`).
     CpuSplit,
+    /// A JavaScript post stage (componentize-js) in the worker, warm and fresh.
+    JsStage,
 }
 
 fn main() -> ExitCode {
@@ -122,6 +125,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             Scenario::StageCall if args.smoke => {}
             Scenario::StageCall => results.stage_call = scenarios::stage_call::run(&mut bench)?,
             Scenario::CpuSplit => results.cpu_split = scenarios::cpu_split::run(&mut bench)?,
+            Scenario::JsStage => results.js_stage = scenarios::js_stage::run(&mut bench)?,
         }
         results.finish();
         report::write(&out, &results)?;

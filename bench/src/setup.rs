@@ -1,8 +1,11 @@
 //! Where everything lives, and the installs the bench needs before it
 //! measures: lingo and the bare peer built (release), the Node peers from
 //! their `package-lock.json` (`npm ci`), the Python peer into a venv from its
-//! pinned `requirements.txt`. Each install runs again only when its lock file
-//! is newer than the stamp it left, so `make bench` is idempotent.
+//! pinned `requirements.txt`, and the JavaScript stage (`bench/js-stage/`:
+//! componentize-js from its lock file, then its build). Each install runs
+//! again only when its lock file is newer than the stamp it left, and the
+//! stage is built again only when its source or the WIT is newer than the
+//! component, so `make bench` is idempotent.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +21,8 @@ pub struct Paths {
     pub node: PathBuf,
     /// `bench/peers/python`: requirements.txt, worker.py, `.venv/`.
     pub python: PathBuf,
+    /// `bench/js-stage`: a post stage in JavaScript, built into `tidy.wasm`.
+    pub js_stage: PathBuf,
     /// `target/release/lingo`.
     pub lingo: PathBuf,
     /// `target/release/bench-bare-worker`.
@@ -34,6 +39,7 @@ impl Paths {
         Self {
             node: peers.join("node"),
             python: peers.join("python"),
+            js_stage: root.join("bench/js-stage"),
             lingo: root.join("target/release/lingo"),
             bare: root.join("target/release/bench-bare-worker"),
             work: root.join("target/bench"),
@@ -44,6 +50,11 @@ impl Paths {
     /// The venv's interpreter.
     pub fn venv_python(&self) -> PathBuf {
         self.python.join(".venv/bin/python")
+    }
+
+    /// The JavaScript stage's component.
+    pub fn js_wasm(&self) -> PathBuf {
+        self.js_stage.join("tidy.wasm")
     }
 
     /// `docs/`, or `target/bench-smoke/` for a smoke run.
@@ -87,10 +98,32 @@ pub fn prepare(paths: &Paths) -> anyhow::Result<()> {
         ]))?;
         touch(&venv_stamp)?;
     }
+    build_js_stage(paths)
+}
+
+/// `npm ci` and `npm run build` in `bench/js-stage`, each when stale.
+fn build_js_stage(paths: &Paths) -> anyhow::Result<()> {
+    let stamp = paths.js_stage.join("node_modules/.lingo-installed");
+    if stale(&stamp, &paths.js_stage.join("package-lock.json")) {
+        eprintln!("bench: npm ci in {}", paths.js_stage.display());
+        run(Command::new("npm").current_dir(&paths.js_stage).args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]))?;
+        touch(&stamp)?;
+    }
+    let wasm = paths.js_wasm();
+    let sources = [stamp, paths.js_stage.join("src/tidy.js"), paths.root.join("wit/pipeline.wit")];
+    if sources.iter().any(|source| stale(&wasm, source)) {
+        eprintln!("bench: building {} with componentize-js", wasm.display());
+        run(Command::new("npm").current_dir(&paths.js_stage).args(["run", "--silent", "build"]))?;
+    }
     Ok(())
 }
 
-/// True when `stamp` is missing or older than `lock`.
+/// True when `stamp` is missing or older than `lock` (or `lock` is missing).
 fn stale(stamp: &Path, lock: &Path) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     match (modified(stamp), modified(lock)) {

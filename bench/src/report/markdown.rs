@@ -30,6 +30,7 @@ pub fn render(r: &Results) -> String {
     memory(&mut md, r);
     stage_call(&mut md, r);
     cpu_split(&mut md, r);
+    js_stage(&mut md, r);
     machine(&mut md, r);
     method(&mut md);
     md
@@ -327,6 +328,40 @@ fn cpu_split(md: &mut String, r: &Results) {
             cell(row.spread(|rep| rep.counted.worker_cpu_us_per_job - rep.plain.worker_cpu_us_per_job)),
             cell(row.spread(|rep| rep.plain.worker_cpu_us_per_job - rep.unlogged.worker_cpu_us_per_job)),
             cell(row.spread(|rep| rep.plain.redis_cpu_us_per_job - rep.unlogged.redis_cpu_us_per_job)),
+        );
+    }
+    md.push('\n');
+}
+
+fn js_stage(md: &mut String, r: &Results) {
+    let Some(first) = r.js_stage.first() else { return };
+    let _ = writeln!(md, "## A JavaScript stage in the worker\n");
+    let _ = writeln!(
+        md,
+        "lingo on the throughput scenario's cache-hit jobs with its post stage written in JavaScript \
+         (`bench/js-stage/src/tidy.js`, built with componentize-js into a {:.1} MiB component) in place of `postprocess`, \
+         in both instance modes, with `cpu_accounting` on. *Stage CPU* is the JavaScript stage's sandbox CPU per call \
+         (the JS engine and the stage's code; with fresh instances also their instantiation and drop); *stage time* is its \
+         time per call in the worker, waits for a CPU included. The call alone, outside the worker, is in the per-call table above.\n",
+        first.component_mib
+    );
+    let _ = writeln!(
+        md,
+        "| protocol | lingo | concurrency | jobs | jobs/s | worker CPU µs/job | stage CPU µs/call | stage time µs/call |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.js_stage {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.protocol.id(),
+            name(row.worker),
+            row.concurrency,
+            row.jobs,
+            cell(row.spread(|rep| rep.run.jobs_per_s)),
+            cell(row.spread(|rep| rep.run.worker_cpu_us_per_job)),
+            cell(row.spread(|rep| rep.call_cpu_us)),
+            cell(row.spread(|rep| rep.call_us)),
         );
     }
     md.push('\n');

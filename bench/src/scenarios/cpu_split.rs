@@ -178,7 +178,7 @@ fn scrape(port: u16) -> anyhow::Result<Counted> {
 }
 
 /// `GET /metrics` over HTTP/1.0, which closes the connection after the answer.
-fn get_metrics(port: u16) -> anyhow::Result<String> {
+pub(super) fn get_metrics(port: u16) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;

@@ -5,6 +5,7 @@
 
 pub mod cpu_split;
 pub mod gateway;
+pub mod js_stage;
 pub mod llm;
 pub mod memory;
 pub mod open_loop;

@@ -1,7 +1,8 @@
 //! The per-call overhead, from the criterion bench that already exists
 //! (`cargo bench -p lingo-engine --bench stage_call`): a stage call and a
 //! three-stage chain, each on warm instances and on fresh ones (instantiate,
-//! one `process`, drop). Run once (criterion
+//! one `process`, drop), and the JavaScript stage of `bench/js-stage/`
+//! (componentize-js) in both modes. Run once (criterion
 //! repeats internally); its mean comes from `target/criterion/*/new/estimates.json`,
 //! the p50/p99 from the lines the bench prints.
 
@@ -22,11 +23,13 @@ pub struct Row {
 }
 
 /// (criterion's name, the prefix of the bench's own percentile line).
-const BENCHES: [(&str, &str); 4] = [
+const BENCHES: [(&str, &str); 6] = [
     ("stage call, fresh instance", "stage call (fresh):"),
     ("stage call, warm instance", "stage call (warm):"),
     ("three-stage chain, fresh instances (pre → cache hit → post)", "three-stage chain (fresh):"),
     ("three-stage chain, warm instances (pre → cache hit → post)", "three-stage chain (warm):"),
+    ("JavaScript stage call, fresh instance", "JavaScript stage call (fresh):"),
+    ("JavaScript stage call, warm instance", "JavaScript stage call (warm):"),
 ];
 
 pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
@@ -35,6 +38,7 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(&bench.paths.root)
+        .env("LINGO_BENCH_JS_STAGE", bench.paths.js_wasm())
         .args(["bench", "-q", "-p", "lingo-engine", "--bench", "stage_call", "--", "--noplot"])
         .output()
         .context("running cargo bench")?;
