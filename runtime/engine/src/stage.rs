@@ -370,9 +370,17 @@ fn classify(err: &wasmtime::Error, state: &StageState, timeout: Duration) -> Sta
             StageFault::Trap("out of bounds memory access (a stack overflow, or a memory bug in the plugin)".into())
         }
         _ if stderr.contains("panicked") => StageFault::Panic(panic_message(&stderr)),
+        // A guest that reports before it traps (a JavaScript engine prints the
+        // uncaught error) has said more than the trap can.
+        Some(trap) if !stderr.is_empty() => StageFault::Trap(format!("{trap}: {}", stderr_summary(&stderr))),
         Some(trap) => StageFault::Trap(trap.to_string()),
         None => StageFault::Trap(format!("{err:#}")),
     }
+}
+
+/// The first lines of what a guest wrote to stderr, on one line.
+fn stderr_summary(stderr: &str) -> String {
+    stderr.lines().map(str::trim).filter(|l| !l.is_empty()).take(3).collect::<Vec<_>>().join(" | ")
 }
 
 /// The guest's panic line without the thread preamble.
