@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex};
+use wasmtime::component::Component;
 
 use crate::bindings::{CONTRACT, StagePre};
 use crate::engine::StageEngine;
@@ -34,24 +34,6 @@ pub struct Plugin {
     /// SHA-256 of its bytes, in hex: plugins are shared only when equal.
     pub digest: String,
     pub(crate) pre: StagePre<StageState>,
-    pub(crate) exports: Exports,
-}
-
-/// Where the component's three functions are. A call looks up and
-/// type-checks only the one it runs: `StagePre::instantiate_async` would
-/// check all three, every call.
-pub(crate) struct Exports {
-    pub init: ComponentExportIndex,
-    pub process: ComponentExportIndex,
-    pub remember: ComponentExportIndex,
-}
-
-impl Exports {
-    fn find(component: &Component) -> Result<Self, String> {
-        let find =
-            |name: &str| component.get_export_index(None, name).ok_or_else(|| format!("it does not export `{name}`"));
-        Ok(Self { init: find("init")?, process: find("process")?, remember: find("remember")? })
-    }
 }
 
 impl Plugin {
@@ -66,9 +48,7 @@ impl Plugin {
         let not_a_stage = |e: wasmtime::Error| PluginError::NotAStage { plugin: name.into(), reason: format!("{e:#}") };
         let pre = engine.linker.instantiate_pre(&component).map_err(not_a_stage)?;
         let pre = StagePre::new(pre).map_err(not_a_stage)?;
-        let exports =
-            Exports::find(&component).map_err(|reason| PluginError::NotAStage { plugin: name.into(), reason })?;
-        Ok(Self { name: name.into(), digest: hex_digest(wasm), pre, exports })
+        Ok(Self { name: name.into(), digest: hex_digest(wasm), pre })
     }
 }
 

@@ -300,7 +300,7 @@ impl Stage {
                 UpdateDeadline::YieldCustom(1, Box::pin(state.turn.next()))
             })
         });
-        match self.plugin.pre.instance_pre().instantiate_async(&mut store).await {
+        match self.plugin.pre.instantiate_async(&mut store).await {
             Ok(instance) => {
                 let initial_memory = store.data().limits.current();
                 Ok(Instantiated { store, instance, calls: 0, initial_memory })
@@ -309,29 +309,17 @@ impl Stage {
         }
     }
 
-    /// Calls the export `call` asks for.
+    /// Calls the export `call` asks for, through the handles the instance
+    /// resolved once (no export lookup or type check per call).
     async fn invoke(&self, instance: &mut Instantiated, call: Call<'_>) -> wasmtime::Result<Reply> {
         let Instantiated { store, instance, .. } = instance;
-        let (exports, config) = (&self.plugin.exports, self.config.as_str());
+        let config = self.config.as_str();
         Ok(match call {
-            Call::Init => {
-                let init = instance.get_typed_func::<(&str,), (Result<(), String>,)>(&mut *store, &exports.init)?;
-                Reply::Init(init.call_async(&mut *store, (config,)).await?.0)
-            }
-            Call::Process(request) => {
-                let process = instance.get_typed_func::<(&str, &Request), (Result<Outcome, StageError>,)>(
-                    &mut *store,
-                    &exports.process,
-                )?;
-                Reply::Process(process.call_async(&mut *store, (config, request)).await?.0)
-            }
-            Call::Remember(request, translation, producer) => {
-                let remember = instance.get_typed_func::<(&str, &Request, &str, &str), (Result<(), StageError>,)>(
-                    &mut *store,
-                    &exports.remember,
-                )?;
-                Reply::Remember(remember.call_async(&mut *store, (config, request, translation, producer)).await?.0)
-            }
+            Call::Init => Reply::Init(instance.call_init(&mut *store, config).await?),
+            Call::Process(request) => Reply::Process(instance.call_process(&mut *store, config, request).await?),
+            Call::Remember(request, translation, producer) => Reply::Remember(
+                instance.call_remember(&mut *store, config, request, translation, producer).await?,
+            ),
         })
     }
 

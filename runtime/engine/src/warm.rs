@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
-use wasmtime::component::Instance;
 
 use crate::state::StageState;
 
@@ -43,7 +42,8 @@ const MAX_IDLE_PER_STAGE: usize = 64;
 /// An instantiated stage and its store, between calls or in one.
 pub(crate) struct Instantiated {
     pub store: Store<StageState>,
-    pub instance: Instance,
+    /// Its exports, resolved once.
+    pub instance: crate::bindings::Stage,
     /// Calls it has served, this one included.
     pub calls: u32,
     /// Its linear memory once instantiated, before any call.
