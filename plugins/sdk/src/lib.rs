@@ -1,8 +1,11 @@
 //! Write a lingo translation stage in a few lines.
 //!
 //! A stage is a WebAssembly component that the lingo host calls once per
-//! request, in a fresh instance. Implement [`Stage`] on a type, give it a
-//! serde-typed `Config`, and export it with [`export_stage!`]:
+//! request. An instance serves one tenant's stage and may serve many of its
+//! calls in turn (unless the stage asks for `instances = "fresh"`), so a
+//! global may cache what is the same for every call, never what belongs to
+//! one job. Implement [`Stage`] on a type, give it a serde-typed `Config`,
+//! and export it with [`export_stage!`]:
 //!
 //! ```no_run
 //! use lingo_sdk::{export_stage, Outcome, Request, Stage, StageError};
@@ -29,6 +32,10 @@ pub mod log;
 pub mod prompt;
 pub mod reply;
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::de::DeserializeOwned;
 
 /// The bindings generated from `wit/pipeline.wit`; plugins use the re-exports.
@@ -50,7 +57,7 @@ pub use bindings::lingo::pipeline::types::{Outcome, Phase, RateLimit, Request, S
 pub trait Stage {
     /// The stage's `config` table from `pipeline.toml`, as a serde type.
     /// Use `#[serde(deny_unknown_fields)]` so a typo fails at start-up.
-    type Config: DeserializeOwned;
+    type Config: DeserializeOwned + 'static;
 
     /// Checks the config beyond its shape (ranges, URLs); runs once at load.
     fn init(config: &Self::Config) -> Result<(), String> {
@@ -105,6 +112,27 @@ fn parse_config<S: Stage>(config: &str) -> Result<S::Config, String> {
     serde_json::from_str(config).map_err(|e| format!("invalid config: {e}"))
 }
 
+thread_local! {
+    /// The config this instance parsed last, and its text. An instance
+    /// serves one stage, whose config does not change, so a warm call
+    /// compares the text instead of parsing it again.
+    static PARSED: RefCell<Option<(String, Rc<dyn Any>)>> = const { RefCell::new(None) };
+}
+
+/// `config` parsed, from [`PARSED`] when it is the text parsed last.
+fn config_of<S: Stage>(config: &str) -> Result<Rc<S::Config>, String> {
+    let kept = PARSED.with_borrow(|parsed| match parsed {
+        Some((text, value)) if text == config => value.clone().downcast::<S::Config>().ok(),
+        _ => None,
+    });
+    if let Some(value) = kept {
+        return Ok(value);
+    }
+    let value = Rc::new(parse_config::<S>(config)?);
+    PARSED.set(Some((config.to_owned(), value.clone())));
+    Ok(value)
+}
+
 #[doc(hidden)]
 pub fn run_init<S: Stage>(config: &str) -> Result<(), String> {
     S::init(&parse_config::<S>(config)?)
@@ -112,7 +140,7 @@ pub fn run_init<S: Stage>(config: &str) -> Result<(), String> {
 
 #[doc(hidden)]
 pub fn run_process<S: Stage>(config: &str, request: &Request) -> Result<Outcome, StageError> {
-    let config = parse_config::<S>(config).map_err(StageError::Fatal)?;
+    let config = config_of::<S>(config).map_err(StageError::Fatal)?;
     S::process(&config, request)
 }
 
@@ -123,6 +151,6 @@ pub fn run_remember<S: Stage>(
     translation: &str,
     producer: &str,
 ) -> Result<(), StageError> {
-    let config = parse_config::<S>(config).map_err(StageError::Fatal)?;
+    let config = config_of::<S>(config).map_err(StageError::Fatal)?;
     S::remember(&config, request, translation, producer)
 }
