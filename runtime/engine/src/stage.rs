@@ -317,9 +317,9 @@ impl Stage {
         Ok(match call {
             Call::Init => Reply::Init(instance.call_init(&mut *store, config).await?),
             Call::Process(request) => Reply::Process(instance.call_process(&mut *store, config, request).await?),
-            Call::Remember(request, translation, producer) => Reply::Remember(
-                instance.call_remember(&mut *store, config, request, translation, producer).await?,
-            ),
+            Call::Remember(request, translation, producer) => {
+                Reply::Remember(instance.call_remember(&mut *store, config, request, translation, producer).await?)
+            }
         })
     }
 

@@ -41,7 +41,7 @@ pub enum Command {
     Run {
         #[command(flatten)]
         config: ConfigArg,
-        /// Also reload when a config file changes.
+        /// Also reload when a config file or a stage's `.wasm` changes.
         #[arg(long)]
         watch: bool,
     },
@@ -70,7 +70,7 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
         /// Target languages, comma-separated (`en,ja`).
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(long, value_delimiter = ',', required_unless_present = "stage_tests")]
         to: Vec<String>,
         /// The line's language, if known.
         #[arg(long)]
@@ -78,8 +78,16 @@ pub enum Command {
         /// Print exactly the job's return value as JSON.
         #[arg(long)]
         json: bool,
+        /// Print the text each stage received and returned.
+        #[arg(long)]
+        show_text: bool,
+        /// Run the golden cases of a TOML file instead of one line: `[[case]]`
+        /// tables with `text`, `to`, optional `from`, and `expect` (language → translation).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["text", "json"])]
+        stage_tests: Option<PathBuf>,
         /// The chat line.
-        text: String,
+        #[arg(required_unless_present = "stage_tests")]
+        text: Option<String>,
     },
     /// Serve `POST /api/v1/translate`: add a job, wait for its result.
     Gateway {
@@ -108,6 +116,49 @@ pub enum Command {
     },
     /// Serve the stand-in LLM server (Ollama and OpenAI-compatible APIs; not a model).
     DevLlm(DevLlmArgs),
+    /// Write a new project: `lingo new stage NAME`.
+    #[command(subcommand)]
+    New(New),
+}
+
+/// What `lingo new` writes.
+#[derive(Debug, Subcommand)]
+pub enum New {
+    /// A stage project that builds with one command, without the lingo repository.
+    Stage(NewStageArgs),
+}
+
+/// `lingo new stage`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct NewStageArgs {
+    /// The stage's name: lowercase letters, digits and `-` (the folder, unless `--dir`).
+    pub name: String,
+    /// The language it is written in.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: Lang,
+    /// The phase its `pipeline.toml` runs it in.
+    #[arg(long, value_enum, default_value = "post")]
+    pub phase: NewPhase,
+    /// Where to write it (default: `./NAME`); must not exist or be empty.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// A guest language `lingo new stage` has a template for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Rust, with the lingo SDK crate.
+    Rust,
+    /// TypeScript, built into a component with componentize-js.
+    Ts,
+}
+
+/// A stage's phase, as `pipeline.toml` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewPhase {
+    Pre,
+    Translate,
+    Post,
 }
 
 /// `lingo dev-llm`'s flags: latency, faults, and the reply shapes real

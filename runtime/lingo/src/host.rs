@@ -125,11 +125,18 @@ impl Host {
         self.worker.admin_token.as_deref()
     }
 
-    /// The files whose change `--watch` reloads on.
+    /// The files whose change `--watch` reloads on: the config files and
+    /// every stage's component on disk (a rebuilt `.wasm`).
     pub async fn watched_files(&self) -> Vec<PathBuf> {
         let state = self.state.lock().await;
         let mut files = vec![self.path.clone()];
-        files.extend(state.config.tenants.iter().map(|t| t.pipeline.file.clone()));
+        for tenant in &state.config.tenants {
+            files.push(tenant.pipeline.file.clone());
+            files.extend(tenant.pipeline.stages.iter().filter_map(|stage| match &stage.plugin {
+                lingo_config::PluginRef::File(path) => Some(path.clone()),
+                lingo_config::PluginRef::Bundled(_) => None,
+            }));
+        }
         files
     }
 

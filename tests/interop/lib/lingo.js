@@ -48,9 +48,11 @@ class Lingo {
   constructor(options) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-run-'));
     // `files` ({name: text}) writes a hosted config and its tenants' pipelines; `main` names the config.
-    const files = options.files ?? { 'pipeline.toml': pipelineToml(options) };
+    // `config` runs a config file where it is, as a user's project has it.
+    const files = options.config ? {} : (options.files ?? { 'pipeline.toml': pipelineToml(options) });
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(this.dir, name), text);
-    this.config = path.join(this.dir, options.main ?? 'pipeline.toml');
+    this.config = options.config ?? path.join(this.dir, options.main ?? 'pipeline.toml');
+    this.env = options.env ?? {};
     this.args = options.args ?? [];
     this.banners = options.banners ?? 1;
     this.stderr = '';
@@ -63,7 +65,8 @@ class Lingo {
    * Options: redisUrl, protocol, queue, llmUrl, concurrency, lockDuration,
    * stalledInterval, maxStalledCount, shutdownGrace, limits, stageTimeout.
    * Or `files` ({name: text}), `main` (the config among them), `banners`
-   * (how many queues start: one per tenant) and extra `args`.
+   * (how many queues start: one per tenant) and extra `args`; or `config`,
+   * a config file run where it is. `env` adds variables (`${VAR}` in configs).
    */
   static async start(options) {
     const lingo = new Lingo(options);
@@ -75,6 +78,7 @@ class Lingo {
     const env = { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' };
     delete env.WORKER_CONCURRENCY;
     delete env.REDIS_URL;
+    Object.assign(env, this.env);
     const child = spawn(lingoBin(), ['run', '--config', this.config, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'], env });
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {

@@ -52,6 +52,9 @@ pub struct Step {
     pub elapsed: Duration,
     /// The CPU it used, when the engine counts it (`[worker] cpu_accounting`).
     pub cpu: Option<StageCpu>,
+    /// The text it returned: its translation or rewrite (what `lingo try
+    /// --show-text` prints).
+    pub output: Option<String>,
 }
 
 impl Step {

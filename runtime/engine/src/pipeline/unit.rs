@@ -93,13 +93,13 @@ pub(super) async fn call_stage(
     loop {
         let started = Instant::now();
         let (result, cpu) = stage.process(job_id, request).await;
-        let decision = match &result {
-            Ok(Outcome::Translated(_)) => Decision::Translated,
-            Ok(Outcome::Rewritten(_)) => Decision::Rewritten,
-            Ok(Outcome::Pass) => Decision::Passed,
-            Err(failure) => Decision::Error(failure.to_string()),
+        let (decision, output) = match &result {
+            Ok(Outcome::Translated(text)) => (Decision::Translated, Some(text.clone())),
+            Ok(Outcome::Rewritten(text)) => (Decision::Rewritten, Some(text.clone())),
+            Ok(Outcome::Pass) => (Decision::Passed, None),
+            Err(failure) => (Decision::Error(failure.to_string()), None),
         };
-        steps.push(step(stage, target, decision, started.elapsed(), cpu));
+        steps.push(Step { output, ..step(stage, target, decision, started.elapsed(), cpu) });
         let failure = match result {
             Ok(outcome) => return Ok(outcome),
             Err(failure) => to_failure(stage, failure),
@@ -135,7 +135,7 @@ async fn remember(
 
 fn step(stage: &Stage, target: Option<&str>, decision: Decision, elapsed: Duration, cpu: Option<StageCpu>) -> Step {
     let target = target.map(str::to_string);
-    Step { stage: stage.name.to_string(), phase: stage.phase, target, decision, elapsed, cpu }
+    Step { stage: stage.name.to_string(), phase: stage.phase, target, decision, elapsed, cpu, output: None }
 }
 
 /// A stage's failure as the job sees it, named after the stage.

@@ -58,14 +58,15 @@ async fn reload_on_hangup(host: Arc<Host>) {
     }
 }
 
-/// Reloads when any config file's modification time changes.
+/// Reloads when any watched file's modification time changes (a config
+/// file, or a stage's `.wasm`).
 async fn reload_on_change(host: Arc<Host>) {
     let mut seen = modified(&host.watched_files().await);
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
         let now = modified(&host.watched_files().await);
         if now != seen {
-            tracing::info!("config files changed: reloading");
+            tracing::info!("config or plugin files changed: reloading");
             let _ = host.reload().await;
             // Read again: a reload can add tenants and so files.
             seen = modified(&host.watched_files().await);

@@ -1,0 +1,107 @@
+// The lingo SDK for TypeScript stages, written by `lingo new stage` for the
+// contract `{{contract}}` (wit/pipeline.wit). Pure: it imports nothing from
+// the host, so tests run it under Node. The host's imports are in `host.ts`.
+
+/** When a stage runs: before translation, as the translator, or after it. */
+export type Phase = 'pre' | 'translate' | 'post';
+
+/** One call's request, as the WIT's `request` record. */
+export interface Request {
+  phase: Phase;
+  jobId: string;
+  /** The chat line (after the `pre` stages' rewrites). */
+  text: string;
+  sourceLanguage?: string;
+  targetLanguage?: string;
+  /** The translation so far: set in the `post` phase. */
+  translation?: string;
+}
+
+/** What a stage decided, as the WIT's `outcome` variant. */
+export type Outcome = { tag: 'translated'; val: string } | { tag: 'rewritten'; val: string } | { tag: 'pass' };
+
+export const translated = (text: string): Outcome => ({ tag: 'translated', val: text });
+export const rewritten = (text: string): Outcome => ({ tag: 'rewritten', val: text });
+export const pass = (): Outcome => ({ tag: 'pass' });
+
+/** The WIT's `stage-error`, as lingo receives it. */
+export type StageErrorValue =
+  | { tag: 'retryable'; val: string }
+  | { tag: 'fatal'; val: string }
+  | { tag: 'rate-limited'; val: { message: string; retryAfterMs: bigint } };
+
+/**
+ * Throw one to fail the call the way you mean: `retryable` (lingo retries
+ * the job), `fatal` (the job fails now) or `rateLimited` (the job waits and
+ * runs again without spending an attempt). Any other error thrown becomes a
+ * fatal error with its message.
+ */
+export class StageError extends Error {
+  private constructor(message: string, readonly value: StageErrorValue) {
+    super(message);
+    this.name = 'StageError';
+  }
+  static retryable(message: string): StageError {
+    return new StageError(message, { tag: 'retryable', val: message });
+  }
+  static fatal(message: string): StageError {
+    return new StageError(message, { tag: 'fatal', val: message });
+  }
+  static rateLimited(message: string, retryAfterMs: number): StageError {
+    const val = { message, retryAfterMs: BigInt(Math.max(0, Math.round(retryAfterMs))) };
+    return new StageError(message, { tag: 'rate-limited', val });
+  }
+}
+
+/** What a stage implements; `Config` is its `config` table in pipeline.toml. */
+export interface Stage<Config> {
+  /** Checks the config beyond its shape; runs once at load. Throw to refuse it. */
+  init?(config: Config): void;
+  /** Decides on one request. */
+  process(config: Config, request: Request): Outcome;
+  /** Hears what a later stage translated after this one passed. */
+  remember?(config: Config, request: Request, translation: string, producer: string): void;
+}
+
+/** The component's exports for `stage`; `stage.ts` exports each by name. */
+export function exportStage<Config>(stage: Stage<Config>) {
+  // An instance serves one stage, whose config does not change: parse once.
+  let parsed: { text: string; config: Config } | undefined;
+  const configOf = (text: string): Config => {
+    if (parsed?.text !== text) parsed = { text, config: JSON.parse(text) as Config };
+    return parsed.config;
+  };
+  return {
+    init(configText: string): void {
+      try {
+        stage.init?.(configOf(configText));
+      } catch (error) {
+        // The WIT's `result<_, string>`: the thrown value is the error.
+        throw messageOf(error);
+      }
+    },
+    process(configText: string, request: Request): Outcome {
+      try {
+        return stage.process(configOf(configText), request);
+      } catch (error) {
+        throw stageError(error);
+      }
+    },
+    remember(configText: string, request: Request, translation: string, producer: string): void {
+      try {
+        stage.remember?.(configOf(configText), request, translation, producer);
+      } catch (error) {
+        throw stageError(error);
+      }
+    },
+  };
+}
+
+/** What lingo receives for a thrown `error`. */
+export function stageError(error: unknown): StageErrorValue {
+  return error instanceof StageError ? error.value : { tag: 'fatal', val: messageOf(error) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,69 @@
+'use strict';
+// `lingo new stage` as a plugin author meets it: a project written outside
+// this repository, in Rust and in TypeScript, built and tested with the
+// template's own commands, then run through `lingo try` and through a real
+// bull job, its translator the stand-in LLM server (not a model).
+
+const { describe, test, before } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Lingo, lingoBin, logged } = require('./lib/lingo');
+const { servers } = require('./lib/servers');
+const { open } = require('./lib/bullq');
+
+/** Each template's own commands, as its README gives them. */
+const LANGS = {
+  rust: [['cargo', ['test', '--quiet']], ['cargo', ['build', '--release', '--target', 'wasm32-wasip2']]],
+  ts: [['npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']], ['npm', ['test']], ['npm', ['run', 'build']]],
+};
+
+function run(command, args, options = {}) {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  } catch (err) {
+    throw new Error(`${command} ${args.join(' ')} failed:\n${err.stdout}\n${err.stderr}`);
+  }
+}
+
+for (const [lang, build] of Object.entries(LANGS)) {
+  describe(`lingo new stage --lang ${lang}`, () => {
+    const s = servers({ llm: { latencyMs: 0 } });
+    let dir;
+
+    before(() => {
+      // Outside the repository: nothing of it may be needed.
+      dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-new-')), 'my-terms');
+      const wrote = run(lingoBin(), ['new', 'stage', 'my-terms', '--lang', lang, '--phase', 'post', '--dir', dir]);
+      assert.match(wrote, /wrote .*my-terms \(post stage/);
+      const env = { ...process.env };
+      delete env.CARGO_TARGET_DIR;
+      for (const [command, args] of build) run(command, args, { cwd: dir, env });
+    });
+
+    test('lingo try: the stage rewrites the translation, and --show-text shows what it received', () => {
+      const out = run(lingoBin(), ['try', '--config', 'pipeline.toml', '--to', 'en', '--show-text', 'gg wp'], {
+        cwd: dir,
+        env: { ...process.env, LLM_URL: s.llm.url, NO_COLOR: '1' },
+      });
+      assert.match(out, /^my-terms\s+post\s+en\s+rewritten/m, out);
+      const translation = out.match(/^en: (.*) {2}\(llm\)$/m);
+      assert.ok(translation, out);
+      assert.match(translation[1], /good game wp/);
+      assert.doesNotMatch(translation[1], /\bgg\b/);
+      assert.match(out, /in: {2}".*gg wp"/, 'the post stage received the translation with the term');
+    });
+
+    test('a bull job through `lingo run` with the project\'s pipeline.toml', logged(async () => {
+      const producer = await open(s.redis, 'translation-jobs');
+      s.cleanup(() => producer.close());
+      await Lingo.start({ config: path.join(dir, 'pipeline.toml'), env: { REDIS_URL: s.redis.url, LLM_URL: s.llm.url } });
+      const job = await producer.add({ text: 'gg wp', targetLanguages: ['en'] });
+      const result = await producer.finished(job);
+      assert.match(result.translations.en, /good game wp/);
+      assert.equal(result.providers.en, 'llm');
+    }));
+  });
+}
