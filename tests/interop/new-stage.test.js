@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Lingo, lingoBin, logged } = require('./lib/lingo');
+const { waitFor } = require('./lib/redis');
 const { servers } = require('./lib/servers');
 const { open } = require('./lib/bullq');
 
@@ -65,5 +66,42 @@ for (const [lang, build] of Object.entries(LANGS)) {
       assert.match(result.translations.en, /good game wp/);
       assert.equal(result.providers.en, 'llm');
     }));
+
+    test('lingo try --stage-tests: golden cases pass, and a wrong one fails with what it got', () => {
+      const cases = (expect) => `[[case]]\ntext = "gg wp"\nto = ["en"]\nexpect = { en = "${expect}" }\n`;
+      const env = { ...process.env, LLM_URL: s.llm.url, NO_COLOR: '1' };
+      fs.writeFileSync(path.join(dir, 'good.toml'), cases('[en] good game wp'));
+      assert.match(run(lingoBin(), ['try', '--config', 'pipeline.toml', '--stage-tests', 'good.toml'], { cwd: dir, env }), /1 passed, 0 failed/);
+      fs.writeFileSync(path.join(dir, 'bad.toml'), cases('gg wp'));
+      assert.throws(
+        () => run(lingoBin(), ['try', '--config', 'pipeline.toml', '--stage-tests', 'bad.toml'], { cwd: dir, env }),
+        /FAIL {2}case 1[\s\S]*en: expected "gg wp", got "\[en\] good game wp"[\s\S]*0 passed, 1 failed/,
+      );
+    });
   });
 }
+
+describe('lingo run --watch: a rebuilt stage is reloaded', () => {
+  const s = servers({ llm: { latencyMs: 0 } });
+
+  test('the next job runs the new build', logged(async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-watch-')), 'my-terms');
+    run(lingoBin(), ['new', 'stage', 'my-terms', '--lang', 'ts', '--dir', dir]);
+    for (const [command, args] of LANGS.ts.filter(([, args]) => args[0] !== 'test')) run(command, args, { cwd: dir });
+    const producer = await open(s.redis, 'translation-jobs');
+    s.cleanup(() => producer.close());
+    const lingo = await Lingo.start({
+      config: path.join(dir, 'pipeline.toml'),
+      env: { REDIS_URL: s.redis.url, LLM_URL: s.llm.url },
+      args: ['--watch'],
+    });
+    const translate = async () => (await producer.finished(await producer.add({ text: 'gg wp', targetLanguages: ['en'] }))).translations.en;
+    assert.equal(await translate(), '[en] good game wp');
+    // A new version of the stage: only its .wasm changes, not the config.
+    const terms = path.join(dir, 'src/terms.ts');
+    fs.writeFileSync(terms, fs.readFileSync(terms, 'utf8').replace('return replaced === text ? undefined : replaced;', "return replaced === text ? undefined : `${replaced} (v2)`;"));
+    run('npm', ['run', 'build'], { cwd: dir });
+    await waitFor('the reload after the rebuild', () => /plugin files changed: reloading[\s\S]*config reloaded/.test(lingo.stderr), { ms: 30_000 });
+    assert.equal(await translate(), '[en] good game wp (v2)');
+  }));
+});
