@@ -1,7 +1,8 @@
 //! bull v4 worker: takes jobs that npm `bull` producers put in Redis and
 //! finishes them so that the producers' `job.finished()` settles, speaking
 //! bull's Redis protocol with Lua scripts written here from the protocol as
-//! observed on a real Redis (the "spec A…" references name its sections).
+//! observed on a real Redis (the "spec A…" references name the sections of
+//! `docs/PROTOCOL.md`).
 //!
 //! Map: [`Worker`] connects and runs the loops. `fetch` takes jobs, `runner` runs one job and
 //! writes its outcome (decided by [`crate::shared::outcome`], from `opts`), and takes the
@@ -10,9 +11,9 @@
 //! outage health and slots come from [`crate::shared`] and [`crate::fair`]. `store` is the
 //! only place that calls the scripts (`scripts/*.lua`); `keys` names the keys.
 //!
-//! Not here (optional in bull): rate limiter keys, repeatable jobs, progress and logs,
-//! metrics, the `timeout` option, and custom backoff strategies (an unknown backoff type
-//! retries at once).
+//! Not here (optional in bull): rate limiter keys, repeatable jobs, progress, metrics,
+//! the `timeout` option, and custom backoff strategies (an unknown backoff type retries
+//! at once). A job's log is written (`shared::log`), with its outcome.
 
 mod clock;
 mod events;
