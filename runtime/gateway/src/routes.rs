@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use lingo_engine::TranslationJob;
+use lingo_job::TranslationJob;
 use lingo_queue::Finished;
 use serde_json::{Value, json};
 

@@ -7,7 +7,6 @@
 //! post stages rewrite it. Identical units in flight are computed once.
 
 mod coalesce;
-mod input;
 mod report;
 mod unit;
 
@@ -22,7 +21,7 @@ use crate::stage::{Services, Stage};
 use crate::wall::Wall;
 
 pub use coalesce::Coalescer;
-pub use input::TranslationJob;
+pub use lingo_job::TranslationJob;
 pub use report::{Decision, Failure, JobReport, Step};
 use unit::{UnitKey, UnitResult, call_stage};
 

@@ -1,5 +1,7 @@
 //! A job's data, checked: what a producer must send, and the exact reason
-//! when it did not.
+//! when it did not. A crate of its own so that the gateway, which checks a
+//! request before it queues it, shares the rules with the pipeline without
+//! building wasmtime.
 
 use lingo_config::JobLimits;
 use serde_json::Value;
