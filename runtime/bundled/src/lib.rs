@@ -1,6 +1,7 @@
 //! The stages that ship inside `lingo`, as WebAssembly component bytes, and
 //! the paths of the test fixtures. `build.rs` compiles `plugins/` for
-//! wasm32-wasip2 before this crate builds.
+//! wasm32-wasip2 before this crate builds, and embeds what
+//! `plugins/bundled.toml` lists.
 
 /// A stage bundled into the binary, named as `plugin = "<name>"` in
 /// `pipeline.toml`.
@@ -12,19 +13,9 @@ pub struct Bundled {
     pub wasm: &'static [u8],
 }
 
-/// The OpenAI-compatible client, bundled under two names.
-const OPENAI: &[u8] = include_bytes!(env!("LINGO_PLUGIN_VLLM"));
-
-/// Every bundled stage. `openai` and `vllm` are one stage: a client of any
-/// server speaking OpenAI's chat completions (vLLM, SGLang, llama.cpp's
-/// server, TGI, LiteLLM).
-pub const PLUGINS: &[Bundled] = &[
-    Bundled { name: "cache", wasm: include_bytes!(env!("LINGO_PLUGIN_CACHE")) },
-    Bundled { name: "ollama", wasm: include_bytes!(env!("LINGO_PLUGIN_OLLAMA")) },
-    Bundled { name: "openai", wasm: OPENAI },
-    Bundled { name: "postprocess", wasm: include_bytes!(env!("LINGO_PLUGIN_POSTPROCESS")) },
-    Bundled { name: "vllm", wasm: OPENAI },
-];
+// `PLUGINS`: every bundled stage, written by `build.rs` from
+// `plugins/bundled.toml`, the one list of them.
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
 /// The bundled stage called `name`.
 pub fn find(name: &str) -> Option<Bundled> {

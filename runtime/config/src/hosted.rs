@@ -29,7 +29,7 @@ use toml::Table;
 use crate::env::Env;
 use crate::error::{ConfigError, ConfigErrors};
 use crate::hosts::{AllowedHost, intersect};
-use crate::limits::{KNOBS, Knob};
+use crate::limits::Knob;
 use crate::model::{self, Gateway, MAX_STAGE_MEMORY, Pipeline, Worker, is_identifier};
 use crate::reader::{Errors, Fields};
 
@@ -66,11 +66,6 @@ pub struct Tenant {
     /// Gateway requests per second it may make; `None` for no limit.
     pub jobs_per_second: Option<f64>,
 }
-
-const TOP_KEYS: &[&str] = &["worker", "gateway", "tenant"];
-const TENANT_KEYS: &[&str] =
-    &["id", "pipeline", "queue", "max_slots", "weight", "api_keys", "jobs_per_second", "limits"];
-const TENANT_LIMIT_KEYS: &[&str] = &["memory", "stage_timeout", "job_timeout", "allowed_hosts", "fresh_instances"];
 
 /// What a tenant's `limits` cap.
 #[derive(Debug, Default)]
@@ -117,7 +112,7 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Hosted, Conf
     let worker = model::worker(top.table("worker", &mut errors), &mut errors, true);
     let gateway = model::gateway(top.table("gateway", &mut errors), &mut errors);
     let entries = top.tables("tenant", &mut errors);
-    top.finish(TOP_KEYS, &mut errors);
+    top.finish(&mut errors);
     let mut tenants = Vec::new();
     let mut pipeline_errors = Vec::new();
     for entry in entries {
@@ -155,7 +150,7 @@ fn tenant(
         });
     let ceiling = f.table("limits", errors).map(|limits| ceiling(limits, errors)).unwrap_or_default();
     let at = |key: &str| format!("{path}.{key}");
-    f.finish(TENANT_KEYS, errors);
+    f.finish(errors);
     for (i, key) in api_keys.iter().enumerate() {
         if key.len() < 8 {
             errors.push_hint(
@@ -215,8 +210,7 @@ fn ceiling(mut f: Fields, errors: &mut Errors) -> Ceiling {
     });
     let limits = crate::limits::ceilings(&mut f, errors);
     let fresh_instances = f.bool("fresh_instances", errors).unwrap_or(false);
-    let known: Vec<&str> = TENANT_LIMIT_KEYS.iter().copied().chain(KNOBS.iter().map(|k| k.key)).collect();
-    f.finish(&known, errors);
+    f.finish(errors);
     Ceiling { memory, stage_timeout, job_timeout, allowed_hosts, limits, fresh_instances }
 }
 

@@ -11,6 +11,7 @@
 //! plugin's own check of its `config` happens in the engine, which reports it
 //! as a [`ConfigError`] too.
 
+mod bundled;
 mod env;
 mod error;
 mod hosted;

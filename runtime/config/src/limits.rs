@@ -202,11 +202,6 @@ pub fn size_text(bytes: usize) -> String {
     }
 }
 
-/// Keys of `[limits]`.
-pub(crate) fn keys() -> Vec<&'static str> {
-    KNOBS.iter().map(|k| k.key).chain(["job_timeout"]).collect()
-}
-
 /// A pipeline's `[limits]` table.
 pub(crate) fn pipeline_limits(fields: Option<Fields>, errors: &mut Errors) -> JobLimits {
     let mut f = fields.unwrap_or_else(|| Fields::new("limits", Table::new()));
@@ -215,7 +210,7 @@ pub(crate) fn pipeline_limits(fields: Option<Fields>, errors: &mut Errors) -> Jo
         *(knob.field)(&mut limits) = value;
     }
     limits.job_timeout = f.duration("job_timeout", errors);
-    f.finish(&keys(), errors);
+    f.finish(errors);
     limits
 }
 

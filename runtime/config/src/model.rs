@@ -203,41 +203,6 @@ pub struct StageSpec {
     pub config: serde_json::Value,
 }
 
-const WORKER_KEYS: &[&str] = &[
-    "redis_url",
-    "kv_url",
-    "protocol",
-    "prefix",
-    "queue",
-    "concurrency",
-    "lock_duration",
-    "stalled_interval",
-    "max_stalled_count",
-    "shutdown_grace",
-    "tenant",
-    "admin_listen",
-    "admin_token",
-    "cpu_accounting",
-    "job_log",
-];
-const GATEWAY_KEYS: &[&str] = &["listen", "queue_timeout", "max_body_bytes"];
-const STAGE_KEYS: &[&str] = &[
-    "name",
-    "plugin",
-    "phase",
-    "on_error",
-    "retries",
-    "timeout",
-    "memory",
-    "allowed_hosts",
-    "max_redirects",
-    "instances",
-    "max_reuse",
-    "kv_namespace",
-    "enabled",
-    "config",
-];
-
 /// Largest memory cap a stage may ask for.
 pub const MAX_STAGE_MEMORY: u64 = 1 << 30;
 
@@ -250,7 +215,7 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     let tables = top.tables("stage", &mut errors);
     let written = tables.len();
     let stages: Vec<StageSpec> = tables.into_iter().filter_map(|f| stage(f, &mut errors)).collect();
-    top.finish(&["worker", "limits", "gateway", "stage"], &mut errors);
+    top.finish(&mut errors);
     check_stages(&stages, &mut errors);
     // Whether any stage translates is only known once every stage was read.
     let all_read = stages.len() == written && !top_level_stage_error(&errors);
@@ -322,9 +287,7 @@ pub(crate) fn worker(fields: Option<Fields>, errors: &mut Errors, hosted: bool) 
             "use letters, digits, `-` and `_`",
         );
     }
-    let known: Vec<&str> =
-        WORKER_KEYS.iter().copied().filter(|k| !hosted || !["queue", "tenant"].contains(k)).collect();
-    f.finish(&known, errors);
+    f.finish(errors);
     worker
 }
 
@@ -337,7 +300,7 @@ pub(crate) fn gateway(fields: Option<Fields>, errors: &mut Errors) -> Gateway {
         queue_timeout: f.duration("queue_timeout", errors).unwrap_or(Duration::from_secs(30)),
         max_body_bytes: f.bytes("max_body_bytes", errors).unwrap_or(64 << 10) as usize,
     };
-    f.finish(GATEWAY_KEYS, errors);
+    f.finish(errors);
     gateway
 }
 
@@ -349,11 +312,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         errors.push_hint(&path, "missing `name`", "give every stage a unique `name = \"...\"`");
     }
     if plugin.is_none() {
-        errors.push_hint(
-            &path,
-            "missing `plugin`",
-            "a bundled plugin (`cache`, `openai` or its other name `vllm`, `ollama`, `postprocess`) or a path to a `.wasm` file",
-        );
+        errors.push_hint(&path, "missing `plugin`", crate::bundled::plugin_hint());
     }
     let phase = f.parsed("phase", "`pre`, `translate` or `post`", errors, |t| match t {
         "pre" => Some(Phase::Pre),
@@ -432,12 +391,12 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         );
     }
     if let Some(bundled) = plugin.as_deref()
-        && CALLS_CONFIG_URL.contains(&bundled)
+        && crate::bundled::calls_config_url(bundled)
         && let Some(url) = config.get("url").and_then(serde_json::Value::as_str)
     {
         check_url_allowed(url, &allowed_hosts, &format!("{}.url", f.path_of("config")), errors);
     }
-    f.finish(STAGE_KEYS, errors);
+    f.finish(errors);
     let (name, plugin) = (name?, plugin?);
     let phase = phase.unwrap_or(Phase::Translate);
     Some(StageSpec {
@@ -457,10 +416,6 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         config,
     })
 }
-
-/// The bundled stages whose every call goes to their `config.url`: a URL
-/// their `allowed_hosts` refuses would fail every call, so it fails the config.
-const CALLS_CONFIG_URL: &[&str] = &["openai", "vllm", "ollama"];
 
 fn check_url_allowed(url: &str, allowed: &[AllowedHost], path: &str, errors: &mut Errors) {
     // A URL that is not http(s) at all is the stage's own `init` to report.

@@ -35,15 +35,18 @@ impl Errors<'_> {
 }
 
 /// One table being read; keys are taken out as they are read so that what
-/// remains at [`Fields::finish`] is unknown.
+/// remains at [`Fields::finish`] is unknown, and the keys the reader asked
+/// for are the known ones: no list of keys is kept beside the reader.
 pub(crate) struct Fields {
     path: String,
     table: Table,
+    /// Every key asked for, present or not, in order.
+    asked: Vec<String>,
 }
 
 impl Fields {
     pub fn new(path: impl Into<String>, table: Table) -> Self {
-        Self { path: path.into(), table }
+        Self { path: path.into(), table, asked: Vec::new() }
     }
 
     /// The TOML path of `key` in this table.
@@ -52,6 +55,9 @@ impl Fields {
     }
 
     fn take(&mut self, key: &str) -> Option<Value> {
+        if !self.asked.iter().any(|k| k == key) {
+            self.asked.push(key.to_string());
+        }
         self.table.remove(key)
     }
 
@@ -189,7 +195,9 @@ impl Fields {
     }
 
     /// Reports every key not read as unknown, suggesting the closest known one.
-    pub fn finish(self, known: &[&str], errors: &mut Errors) {
+    pub fn finish(self, errors: &mut Errors) {
+        let known: Vec<&str> = self.asked.iter().map(String::as_str).collect();
+        let known = known.as_slice();
         for key in self.table.keys() {
             let path = self.path_of(key);
             let message = format!("unknown key `{key}`");
