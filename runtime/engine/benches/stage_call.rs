@@ -130,7 +130,7 @@ fn bench(c: &mut Criterion) {
     }
     if let Some(path) = std::env::var_os("LINGO_BENCH_JS_STAGE") {
         for (mode, label) in MODES {
-            let stage = rt.block_on(js_stage(Path::new(&path), mode));
+            let stage = rt.block_on(async { js_stage(Path::new(&path), mode) });
             c.bench_function(&format!("JavaScript stage call, {label} instance"), |b| {
                 b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
             });
@@ -143,7 +143,7 @@ fn bench(c: &mut Criterion) {
 }
 
 /// The JavaScript post stage at `path`, its instances in `mode`.
-async fn js_stage(path: &Path, mode: &str) -> Stage {
+fn js_stage(path: &Path, mode: &str) -> Stage {
     let services = services();
     let toml = JS_STAGE.replace("PATH", &path.display().to_string()).replace("MODE", mode);
     let config = lingo_config::parse(&toml, Path::new("bench.toml"), &Env::from_pairs([])).unwrap();

@@ -198,11 +198,7 @@ async fn in_set(con: &mut MultiplexedConnection, set: &str, id: &str) -> bool {
     score.is_some()
 }
 
-async fn finished(
-    con: &MultiplexedConnection,
-    set: &'static str,
-    id: &str,
-) -> impl FnMut() -> BoxFuture<'static, bool> {
+fn finished(con: &MultiplexedConnection, set: &'static str, id: &str) -> impl FnMut() -> BoxFuture<'static, bool> {
     let con = con.clone();
     let id = id.to_owned();
     move || {
@@ -240,7 +236,7 @@ async fn completes_with_returnvalue_and_publishes_it() {
     let val = message["val"].as_str().expect("val is a JSON string");
     assert_eq!(serde_json::from_str::<Value>(val).unwrap(), json!({ "doubled": 42, "text": "héllo \"q\"" }));
 
-    eventually("the job is in completed", finished(&con, "completed", &id).await).await;
+    eventually("the job is in completed", finished(&con, "completed", &id)).await;
     let returnvalue = field(&mut con, &id, "returnvalue").await.unwrap();
     assert_eq!(returnvalue, val);
     let processed: u64 = field(&mut con, &id, "processedOn").await.unwrap().parse().unwrap();
@@ -260,7 +256,7 @@ async fn delayed_job_is_promoted_when_due() {
     let worker = start(settings(&server.url()), Recorder::new(|_, _| async { Ok(Value::Null) })).await;
     let id = add(&mut con, json!({}), json!({ "delay": 800 })).await;
 
-    eventually("the delayed job completes", finished(&con, "completed", &id).await).await;
+    eventually("the delayed job completes", finished(&con, "completed", &id)).await;
     let timestamp: u64 = field(&mut con, &id, "timestamp").await.unwrap().parse().unwrap();
     let processed: u64 = field(&mut con, &id, "processedOn").await.unwrap().parse().unwrap();
     assert!(processed >= timestamp + 800, "ran {} ms after creation", processed - timestamp);
@@ -302,7 +298,7 @@ async fn immediate_retry_without_backoff_then_success() {
     let worker = start(settings(&server.url()), processor.clone()).await;
     let id = add(&mut con, json!({}), json!({ "attempts": 2 })).await;
 
-    eventually("the retried job completes", finished(&con, "completed", &id).await).await;
+    eventually("the retried job completes", finished(&con, "completed", &id)).await;
     assert_eq!(field(&mut con, &id, "returnvalue").await.as_deref(), Some("\"ok2\""));
     assert_eq!(field(&mut con, &id, "attemptsMade").await.as_deref(), Some("1"));
     assert_eq!(processor.calls().len(), 2);
@@ -340,7 +336,7 @@ async fn rate_limited_runs_again_without_using_an_attempt() {
     let worker = start(settings(&server.url()), processor.clone()).await;
     let id = add(&mut con, json!({}), json!({})).await;
 
-    eventually("the rate-limited job completes", finished(&con, "completed", &id).await).await;
+    eventually("the rate-limited job completes", finished(&con, "completed", &id)).await;
     let calls = processor.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[1].attempts_made, 0, "no attempt used");
@@ -398,7 +394,7 @@ async fn each_completion_takes_the_next_job_in_the_same_script() {
     let processor = Recorder::new(|_, _| async { Ok(Value::Null) });
     let worker = start(settings(&server.url()), processor.clone()).await;
     let last = ids.last().unwrap().clone();
-    eventually("all 60 completed", finished(&con, "completed", &last).await).await;
+    eventually("all 60 completed", finished(&con, "completed", &last)).await;
 
     let order: Vec<String> = processor.calls().iter().map(|job| job.id.clone()).collect();
     assert_eq!(order, ids, "FIFO, each once");
@@ -435,7 +431,7 @@ async fn paused_queue_is_not_taken_until_resumed() {
     let _: usize = con.del(key("meta-paused")).await.unwrap();
     let _: usize = con.hdel(key("meta"), "paused").await.unwrap();
     for id in &ids {
-        eventually("resumed jobs complete", finished(&con, "completed", id).await).await;
+        eventually("resumed jobs complete", finished(&con, "completed", id)).await;
     }
     assert_eq!(processor.calls().len(), 3);
     worker.stop().await;
@@ -475,7 +471,7 @@ async fn stalled_job_of_a_crashed_worker_is_recovered() {
 
     let recovered = tokio::time::timeout(PATIENCE, stalled.next()).await.unwrap().unwrap();
     assert_eq!(recovered, id);
-    eventually("the stalled job completes", finished(&con, "completed", &id).await).await;
+    eventually("the stalled job completes", finished(&con, "completed", &id)).await;
     assert_eq!(field(&mut con, &id, "stalledCounter").await.as_deref(), Some("1"));
     assert_eq!(processor.calls().len(), 1);
     worker.stop().await;
@@ -525,7 +521,7 @@ async fn jobs_started_at_different_times_all_keep_their_locks() {
     let second = add(&mut con, json!({ "n": 2 }), json!({})).await;
 
     for id in [&first, &second] {
-        eventually("the job completes", finished(&con, "completed", id).await).await;
+        eventually("the job completes", finished(&con, "completed", id)).await;
         assert_eq!(field(&mut con, id, "stalledCounter").await, None, "job {id} never stalled");
     }
     assert_eq!(processor.calls().len(), 2, "each job ran once");
@@ -564,7 +560,7 @@ async fn reconnects_after_redis_restart() {
     let processor = Recorder::new(|_, _| async { Ok(json!("ok")) });
     let worker = start(settings(&server.url()), processor.clone()).await;
     let first = add(&mut con, json!({ "before": true }), json!({})).await;
-    eventually("the first job completes", finished(&con, "completed", &first).await).await;
+    eventually("the first job completes", finished(&con, "completed", &first)).await;
 
     // Down for a while (the worker backs off), then back, empty.
     tokio::task::block_in_place(|| {
@@ -578,7 +574,7 @@ async fn reconnects_after_redis_restart() {
         ids.push(add(&mut con, json!({ "after": n }), json!({})).await);
     }
     for id in &ids {
-        eventually("jobs added after the restart complete", finished(&con, "completed", id).await).await;
+        eventually("jobs added after the restart complete", finished(&con, "completed", id)).await;
     }
     assert_eq!(processor.calls().len(), 4);
     worker.stop().await;
@@ -613,10 +609,10 @@ async fn outcome_is_written_after_connections_drop_mid_job() {
         .await
         .unwrap()
         .to_string();
-    eventually("the job completes anyway", finished(&con, "completed", &id).await).await;
+    eventually("the job completes anyway", finished(&con, "completed", &id)).await;
     assert_eq!(field(&mut con, &id, "returnvalue").await.as_deref(), Some("\"survived\""));
     let next = add(&mut con, json!({}), json!({})).await;
-    eventually("later jobs complete too", finished(&con, "completed", &next).await).await;
+    eventually("later jobs complete too", finished(&con, "completed", &next)).await;
     assert_eq!(processor.calls().len(), 2);
     worker.stop().await;
 }
@@ -649,9 +645,9 @@ async fn job_data_that_is_not_utf8_fails_that_job_and_the_queue_goes_on() {
     let good = add(&mut con, json!({ "text": "fine" }), json!({})).await;
     let worker = start(settings(&server.url()), processor.clone()).await;
 
-    eventually("the good job behind them completes", finished(&con, "completed", &good).await).await;
-    eventually("the bad job failed", finished(&con, "failed", &bad).await).await;
-    eventually("the job without data failed", finished(&con, "failed", &missing).await).await;
+    eventually("the good job behind them completes", finished(&con, "completed", &good)).await;
+    eventually("the bad job failed", finished(&con, "failed", &bad)).await;
+    eventually("the job without data failed", finished(&con, "failed", &missing)).await;
     let reason = field(&mut con, &bad, "failedReason").await.unwrap();
     assert!(reason.contains("not UTF-8") && reason.contains("byte 9"), "{reason}");
     assert_eq!(

@@ -47,7 +47,7 @@ pub async fn demo(keep_running: bool) -> anyhow::Result<ExitCode> {
         .await;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
-    report::print(&outcomes, elapsed, system.llm_requests().await);
+    report::print(&outcomes, elapsed, system.llm_requests());
     let all_ok = outcomes.iter().all(|o| o.ok());
     if keep_running {
         eprintln!("\n{}\nCtrl-C stops everything.", system.how_to_reach());

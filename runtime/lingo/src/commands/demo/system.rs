@@ -56,7 +56,7 @@ impl System {
     }
 
     /// LLM requests the stand-in served, when it is the stand-in.
-    pub async fn llm_requests(&self) -> Option<u64> {
+    pub fn llm_requests(&self) -> Option<u64> {
         match &self.llm {
             Llm::StandIn(server) => Some(server.requests("/v1/chat/completions") + server.requests("/api/chat")),
             Llm::Real { .. } => None,
