@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::host::Host;
+use crate::host::{Host, ReloadRefused};
 
 pub fn router(host: Arc<Host>) -> Router {
     Router::new()
@@ -42,11 +42,14 @@ async fn reload(State(host): State<Arc<Host>>, headers: HeaderMap) -> Response {
     }
     match host.reload().await {
         Ok(applied) => (StatusCode::OK, Json(json!({ "result": "applied", "tenants": applied }))).into_response(),
-        Err(reason) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "result": "refused", "error": { "code": "config_refused", "message": reason } })),
-        )
-            .into_response(),
+        Err(reason) => {
+            let (status, code) = match reason {
+                ReloadRefused::Stopping => (StatusCode::SERVICE_UNAVAILABLE, "stopping"),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, "config_refused"),
+            };
+            let body = json!({ "result": "refused", "error": { "code": code, "message": reason.to_string() } });
+            (status, Json(body)).into_response()
+        }
     }
 }
 

@@ -67,6 +67,24 @@ struct Running {
     task: JoinHandle<()>,
 }
 
+/// Why a reload kept the running config.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadRefused {
+    #[error("the worker is stopping")]
+    Stopping,
+    /// The new config, or a tenant's stages in it, failed: every error.
+    #[error("{0}")]
+    Config(lingo_config::ConfigErrors),
+    #[error(
+        "{}: [worker] changed; its settings (Redis, protocol, slots, locks) apply only at start: restart lingo to change them",
+        file.display()
+    )]
+    WorkerChanged { file: PathBuf },
+    /// A new tenant's worker could not start (its queue, Redis).
+    #[error("{0}")]
+    TenantStart(String),
+}
+
 /// What a reload did.
 #[derive(Debug, serde::Serialize)]
 pub struct Applied {
@@ -142,16 +160,16 @@ impl Host {
 
     /// Reads the config again and applies it, or keeps the running one and
     /// says why not.
-    pub async fn reload(&self) -> Result<Applied, String> {
+    pub async fn reload(&self) -> Result<Applied, ReloadRefused> {
         let _one_at_a_time = self.reloading.lock().await;
         if self.state.lock().await.stopping {
-            return Err("the worker is stopping".into());
+            return Err(ReloadRefused::Stopping);
         }
         let prepared = self.prepare_reload().await;
         let mut state = self.state.lock().await;
         // `stop` may have begun while the new config compiled.
         if state.stopping {
-            return Err("the worker is stopping".into());
+            return Err(ReloadRefused::Stopping);
         }
         let prepared = match prepared {
             Ok((config, loaded)) => self.apply(&mut state, config, loaded).await,
@@ -166,27 +184,24 @@ impl Host {
             }
             Err(reason) => {
                 state.refused += 1;
-                state.last_refusal = Some(reason.clone());
+                state.last_refusal = Some(reason.to_string());
                 tracing::error!("config reload refused; the running config stays:\n{reason}");
                 Err(reason)
             }
         }
     }
 
-    async fn prepare_reload(&self) -> Result<(Hosted, Vec<Loaded>), String> {
-        let config = lingo_config::load_hosted(&self.path).map_err(|errors| errors.to_string())?;
+    async fn prepare_reload(&self) -> Result<(Hosted, Vec<Loaded>), ReloadRefused> {
+        let config = lingo_config::load_hosted(&self.path).map_err(ReloadRefused::Config)?;
         if config.worker != self.worker {
-            return Err(format!(
-                "{}: [worker] changed; its settings (Redis, protocol, slots, locks) apply only at start: restart lingo to change them",
-                self.path.display()
-            ));
+            return Err(ReloadRefused::WorkerChanged { file: self.path.clone() });
         }
-        let loaded = self.load_all(&config).await.map_err(|e| e.to_string())?;
+        let loaded = self.load_all(&config).await.map_err(ReloadRefused::Config)?;
         Ok((config, loaded))
     }
 
     /// Loads every tenant's stages, reporting every error of every tenant.
-    async fn load_all(&self, config: &Hosted) -> anyhow::Result<Vec<Loaded>> {
+    async fn load_all(&self, config: &Hosted) -> Result<Vec<Loaded>, lingo_config::ConfigErrors> {
         let mut loaded = Vec::new();
         let mut errors = Vec::new();
         for tenant in &config.tenants {
@@ -196,12 +211,12 @@ impl Host {
                 Err(e) => errors.extend(e.0),
             }
         }
-        if errors.is_empty() { Ok(loaded) } else { Err(anyhow::anyhow!("{}", lingo_config::ConfigErrors(errors))) }
+        if errors.is_empty() { Ok(loaded) } else { Err(lingo_config::ConfigErrors(errors)) }
     }
 
     /// Swaps `config` in. New workers are connected before anything changes,
     /// so a tenant that cannot start fails the reload and the old config stays.
-    async fn apply(&self, state: &mut State, config: Hosted, loaded: Vec<Loaded>) -> Result<Applied, String> {
+    async fn apply(&self, state: &mut State, config: Hosted, loaded: Vec<Loaded>) -> Result<Applied, ReloadRefused> {
         let mut applied = Applied { added: vec![], updated: vec![], removed: vec![] };
         let mut swaps = Vec::new();
         let mut starts = Vec::new();
@@ -221,7 +236,7 @@ impl Host {
                             started.stop.cancel();
                             state.retired.push(started.task);
                         }
-                        return Err(format!("{err:#}"));
+                        return Err(ReloadRefused::TenantStart(format!("{err:#}")));
                     }
                 }
             }

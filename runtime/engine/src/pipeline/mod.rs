@@ -72,13 +72,7 @@ impl Pipeline {
         for spec in config.enabled_stages() {
             match load_stage(spec, &wall, services, plugins).await {
                 Ok(stage) => stages.push(stage),
-                Err((field, message, hint)) => {
-                    let error = ConfigError::new(&config.file, format!("{}.{field}", spec.path), message);
-                    errors.push(match hint {
-                        Some(hint) => error.with_hint(hint),
-                        None => error,
-                    });
-                }
+                Err(why) => errors.push(why.into_config_error(&config.file, &spec.path)),
             }
         }
         if !errors.is_empty() {
@@ -227,13 +221,41 @@ impl Pipeline {
     }
 }
 
-type LoadError = (&'static str, String, Option<String>);
+/// Why a stage did not load: the key of its table at fault, what went
+/// wrong, and what to do about it.
+struct LoadError {
+    key: &'static str,
+    message: String,
+    hint: Option<String>,
+}
+
+impl LoadError {
+    fn new(key: &'static str, message: impl Into<String>) -> Self {
+        Self { key, message: message.into(), hint: None }
+    }
+
+    fn with_hint(self, hint: String) -> Self {
+        Self { hint: Some(hint), ..self }
+    }
+
+    /// As a config error of the stage table at `stage_path` in `file`.
+    fn into_config_error(self, file: &std::path::Path, stage_path: &str) -> ConfigError {
+        let error = ConfigError::new(file, format!("{stage_path}.{}", self.key), self.message);
+        match self.hint {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        }
+    }
+}
 
 async fn load_stage(spec: &StageSpec, wall: &Wall, services: &Services, plugins: &Plugins) -> Result<Stage, LoadError> {
     let (name, wasm) = plugin_bytes(&spec.plugin)?;
-    let plugin = plugins.get(&services.engine, &name, &wasm).map_err(|e| ("plugin", e.to_string(), None))?;
+    let plugin = plugins.get(&services.engine, &name, &wasm).map_err(|e| LoadError::new("plugin", e.to_string()))?;
     let stage = Stage::new(spec, plugin, wall.clone(), services.clone());
-    stage.init().await.map_err(|why| ("config", format!("plugin `{name}` rejected its config: {why}"), None))?;
+    stage
+        .init()
+        .await
+        .map_err(|why| LoadError::new("config", format!("plugin `{name}` rejected its config: {why}")))?;
     Ok(stage)
 }
 
@@ -241,18 +263,14 @@ fn plugin_bytes(plugin: &PluginRef) -> Result<(String, std::borrow::Cow<'static,
     match plugin {
         PluginRef::Bundled(name) => match lingo_bundled::find(name) {
             Some(bundled) => Ok((name.clone(), bundled.wasm.into())),
-            None => Err((
-                "plugin",
-                format!("no bundled plugin is called `{name}`"),
-                Some(format!(
-                    "bundled plugins: {}; or give a path to a `.wasm` component",
-                    lingo_bundled::names().join(", ")
-                )),
-            )),
+            None => Err(LoadError::new("plugin", format!("no bundled plugin is called `{name}`")).with_hint(format!(
+                "bundled plugins: {}; or give a path to a `.wasm` component",
+                lingo_bundled::names().join(", ")
+            ))),
         },
         PluginRef::File(path) => match std::fs::read(path) {
             Ok(bytes) => Ok((path.display().to_string(), bytes.into())),
-            Err(e) => Err(("plugin", format!("cannot read `{}`: {e}", path.display()), None)),
+            Err(e) => Err(LoadError::new("plugin", format!("cannot read `{}`: {e}", path.display()))),
         },
     }
 }
