@@ -290,6 +290,8 @@ impl fmt::Debug for Slot {
     }
 }
 
+// Paused time throughout: a sleep lets every spawned task run until it
+// waits, then time jumps, so the order of asks is exact, not a race.
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -300,7 +302,7 @@ mod tests {
         tokio::time::timeout(Duration::from_millis(20), slots.acquire()).await.is_err()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn one_tenant_is_bounded_by_the_pool_and_reuses_low_numbers() {
         let pool = SlotPool::new(2);
         let only = pool.tenant("only", 1, 10);
@@ -312,7 +314,7 @@ mod tests {
         assert_eq!(only.acquire().await.index(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_slot_may_be_kept_only_while_no_other_tenant_is_owed_it() {
         let pool = SlotPool::new(2);
         let busy = pool.tenant("busy", 1, 2);
@@ -332,7 +334,7 @@ mod tests {
         assert_eq!(granted.index(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_tenant_never_holds_more_than_its_max_slots() {
         let pool = SlotPool::new(8);
         let small = pool.tenant("small", 1, 2);
@@ -341,7 +343,7 @@ mod tests {
         assert_eq!(pool.usage()[0].held, 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_freed_slot_goes_to_the_tenant_holding_least_per_weight() {
         let pool = SlotPool::new(4);
         let flood = pool.tenant("flood", 1, 4);
@@ -368,7 +370,7 @@ mod tests {
         waiting_flood.abort();
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn busy_tenants_hold_slots_in_proportion_to_their_weights() {
         let pool = SlotPool::new(30);
         // The pool starts full, so every later grant is a choice between the two.
@@ -427,7 +429,7 @@ mod tests {
         assert!((1150..=1250).contains(&heavy) && (380..=420).contains(&light), "{done:?}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_retiring_worker_does_not_clear_the_new_workers_backlog() {
         let pool = SlotPool::new(2);
         let (old, new) = (pool.tenant("t", 1, 2), pool.tenant("t", 1, 2));
@@ -440,7 +442,7 @@ mod tests {
         assert_eq!(pool.usage()[0].held, 0, "kept slots go back when no worker has a backlog");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_given_up_request_loses_no_slot() {
         let pool = SlotPool::new(1);
         let t = pool.tenant("t", 1, 1);
