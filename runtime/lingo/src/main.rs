@@ -5,7 +5,8 @@
 //! (the worker), `reload` and `status` (a running worker, through its admin
 //! endpoints), `check` (validate a pipeline), `try` (one line through the
 //! pipeline, no Redis), `gateway` (`POST /api/v1/translate`), `demo`,
-//! `cache-import`, `dev-llm` (the stand-in LLM server). This crate is glue:
+//! `cache-import`, `dev-llm` (the stand-in LLM server), `new stage` (a stage
+//! project from `templates/`). This crate is glue:
 //! config from `lingo-config`, stages from `lingo-engine`, queues from
 //! `lingo-queue`; the places that see both queue and engine are
 //! [`translator`] (a job through the pipeline) and [`host`] (tenants' workers
