@@ -119,64 +119,88 @@ impl Metrics {
         counters.cache_hits += job.cache_hits;
     }
 
-    /// The Prometheus text exposition of the counters and `snapshot`.
+    /// The Prometheus text exposition of the counters and `snapshot`, one
+    /// family per row of [`FAMILIES`].
     pub fn render(&self, snapshot: &Snapshot) -> String {
         let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, samples: Samples| {
+        for family in FAMILIES {
+            let (name, kind, help) = (family.name, family.kind, family.help);
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                match labels.is_empty() {
+            for (labels, value) in (family.samples)(&tenants, snapshot) {
+                let _ = match labels.is_empty() {
                     true => writeln!(out, "{name} {value}"),
                     false => writeln!(out, "{name}{{{labels}}} {value}"),
-                }
-                .expect("writing to a String");
+                };
             }
-        };
-        let each = |f: &dyn Fn(&str, &TenantCounters) -> Samples| -> Samples {
-            tenants.iter().flat_map(|(tenant, c)| f(tenant, c)).collect()
-        };
-        family(
-            "lingo_jobs_total",
-            "counter",
-            "Job attempts finished, by outcome.",
-            each(&|t, c| {
+        }
+        out
+    }
+}
+
+/// One metric family: its name, type and help, and its samples (labels,
+/// value) read from the tenants' counters or the snapshot.
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: fn(&BTreeMap<String, TenantCounters>, &Snapshot) -> Samples,
+}
+
+/// Every family `/metrics` serves, in order.
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "lingo_jobs_total",
+        kind: "counter",
+        help: "Job attempts finished, by outcome.",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
                 c.jobs
                     .iter()
                     .map(|(o, n)| (format!("tenant=\"{t}\",outcome=\"{}\"", o.label()), n.to_string()))
                     .collect()
-            }),
-        );
-        family(
-            "lingo_stage_calls_total",
-            "counter",
-            "Stage calls made.",
-            each(&|t, c| {
+            })
+        },
+    },
+    Family {
+        name: "lingo_stage_calls_total",
+        kind: "counter",
+        help: "Stage calls made.",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
                 c.stages.iter().map(|(s, n)| (format!("tenant=\"{t}\",stage=\"{s}\""), n.calls.to_string())).collect()
-            }),
-        );
-        family(
-            "lingo_stage_seconds_total",
-            "counter",
-            "Time spent in stage calls; divide by lingo_stage_calls_total for the mean latency.",
-            each(&|t, c| {
+            })
+        },
+    },
+    Family {
+        name: "lingo_stage_seconds_total",
+        kind: "counter",
+        help: "Time spent in stage calls; divide by lingo_stage_calls_total for the mean latency.",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
                 c.stages
                     .iter()
                     .map(|(s, n)| (format!("tenant=\"{t}\",stage=\"{s}\""), format!("{:.6}", n.seconds)))
                     .collect()
-            }),
-        );
-        family(
-            "lingo_job_cpu_seconds_total",
-            "counter",
-            "CPU time of job attempts on their own task: parsing, the pipeline, its stage calls (with cpu_accounting).",
-            each(&|t, c| c.job_cpu.map(|secs| (format!("tenant=\"{t}\""), format!("{secs:.6}"))).into_iter().collect()),
-        );
-        family(
-            "lingo_stage_cpu_seconds_total",
-            "counter",
-            "CPU time of stage calls (with cpu_accounting): part=\"sandbox\" is wasmtime and the guest, part=\"host_calls\" the http, kv and log calls it made, HTTP exchanges (tasks of their own) included.",
-            each(&|t, c| {
+            })
+        },
+    },
+    Family {
+        name: "lingo_job_cpu_seconds_total",
+        kind: "counter",
+        help: "CPU time of job attempts on their own task: parsing, the pipeline, its stage calls (with cpu_accounting).",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
+                c.job_cpu.map(|secs| (format!("tenant=\"{t}\""), format!("{secs:.6}"))).into_iter().collect()
+            })
+        },
+    },
+    Family {
+        name: "lingo_stage_cpu_seconds_total",
+        kind: "counter",
+        help: "CPU time of stage calls (with cpu_accounting): part=\"sandbox\" is wasmtime and the guest, part=\"host_calls\" the http, kv and log calls it made, HTTP exchanges (tasks of their own) included.",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
                 c.stages
                     .iter()
                     .filter_map(|(s, n)| n.cpu.map(|cpu| (s, cpu)))
@@ -186,72 +210,89 @@ impl Metrics {
                         })
                     })
                     .collect()
-            }),
-        );
-        family(
-            "lingo_translations_total",
-            "counter",
-            "Translations produced, by the stage that produced them.",
-            each(&|t, c| {
+            })
+        },
+    },
+    Family {
+        name: "lingo_translations_total",
+        kind: "counter",
+        help: "Translations produced, by the stage that produced them.",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
                 c.providers.iter().map(|(p, n)| (format!("tenant=\"{t}\",provider=\"{p}\""), n.to_string())).collect()
-            }),
-        );
-        family(
-            "lingo_cache_hit_ratio",
-            "gauge",
-            "Share of translations served by a cache stage since start.",
-            each(&|t, c| {
+            })
+        },
+    },
+    Family {
+        name: "lingo_cache_hit_ratio",
+        kind: "gauge",
+        help: "Share of translations served by a cache stage since start.",
+        samples: |tenants, _| {
+            each(tenants, |t, c| {
                 let total: u64 = c.providers.values().sum();
                 let ratio = if total == 0 { 0.0 } else { c.cache_hits as f64 / total as f64 };
                 vec![(format!("tenant=\"{t}\""), format!("{ratio:.4}"))]
-            }),
-        );
-        drop(tenants);
-        family(
-            "lingo_slots_held",
-            "gauge",
-            "Concurrency slots the tenant holds now.",
-            snapshot.slots.iter().map(|(t, held, _)| (format!("tenant=\"{t}\""), held.to_string())).collect(),
-        );
-        family(
-            "lingo_slots_waiting",
-            "gauge",
-            "Slot requests of the tenant waiting for a free slot.",
-            snapshot.slots.iter().map(|(t, _, waiting)| (format!("tenant=\"{t}\""), waiting.to_string())).collect(),
-        );
-        family(
-            "lingo_queue_waiting",
-            "gauge",
-            "Jobs waiting in the tenant's queue.",
-            snapshot.queued.iter().map(|(t, n)| (format!("tenant=\"{t}\""), n.to_string())).collect(),
-        );
-        family(
-            "lingo_limit_hits_total",
-            "counter",
-            "Times a tenant's stage ran into a limit (output, log, HTTP, kv), by the limit's config key.",
+            })
+        },
+    },
+    Family {
+        name: "lingo_slots_held",
+        kind: "gauge",
+        help: "Concurrency slots the tenant holds now.",
+        samples: |_, snapshot| {
+            snapshot.slots.iter().map(|(t, held, _)| (format!("tenant=\"{t}\""), held.to_string())).collect()
+        },
+    },
+    Family {
+        name: "lingo_slots_waiting",
+        kind: "gauge",
+        help: "Slot requests of the tenant waiting for a free slot.",
+        samples: |_, snapshot| {
+            snapshot.slots.iter().map(|(t, _, waiting)| (format!("tenant=\"{t}\""), waiting.to_string())).collect()
+        },
+    },
+    Family {
+        name: "lingo_queue_waiting",
+        kind: "gauge",
+        help: "Jobs waiting in the tenant's queue.",
+        samples: |_, snapshot| {
+            snapshot.queued.iter().map(|(t, n)| (format!("tenant=\"{t}\""), n.to_string())).collect()
+        },
+    },
+    Family {
+        name: "lingo_limit_hits_total",
+        kind: "counter",
+        help: "Times a tenant's stage ran into a limit (output, log, HTTP, kv), by the limit's config key.",
+        samples: |_, snapshot| {
             snapshot
                 .limit_hits
                 .iter()
                 .map(|(t, limit, n)| (format!("tenant=\"{t}\",limit=\"{limit}\""), n.to_string()))
-                .collect(),
-        );
-        family(
-            "lingo_config_reloads_total",
-            "counter",
-            "Config reloads, applied or refused.",
+                .collect()
+        },
+    },
+    Family {
+        name: "lingo_config_reloads_total",
+        kind: "counter",
+        help: "Config reloads, applied or refused.",
+        samples: |_, snapshot| {
             vec![
                 ("result=\"applied\"".into(), snapshot.reloads.0.to_string()),
                 ("result=\"refused\"".into(), snapshot.reloads.1.to_string()),
-            ],
-        );
-        family(
-            "lingo_config_last_reload_ok",
-            "gauge",
-            "1 when the config in the file is the one running.",
-            vec![(String::new(), u8::from(snapshot.last_reload_ok).to_string())],
-        );
-        out
-    }
+            ]
+        },
+    },
+    Family {
+        name: "lingo_config_last_reload_ok",
+        kind: "gauge",
+        help: "1 when the config in the file is the one running.",
+        samples: |_, snapshot| vec![(String::new(), u8::from(snapshot.last_reload_ok).to_string())],
+    },
+];
+
+/// Every tenant's samples of one family.
+fn each(tenants: &BTreeMap<String, TenantCounters>, f: impl Fn(&str, &TenantCounters) -> Samples) -> Samples {
+    tenants.iter().flat_map(|(tenant, c)| f(tenant, c)).collect()
 }
 
 #[cfg(test)]
