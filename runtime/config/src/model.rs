@@ -178,8 +178,10 @@ pub struct StageSpec {
     pub name: String,
     /// The component to run.
     pub plugin: PluginRef,
-    /// When it runs.
-    pub phase: Phase,
+    /// When it runs: one phase, or several (`phase = ["pre", "post"]`), in
+    /// the order pre, translate, post; the stage learns which from its
+    /// request, and one set of instances serves them all.
+    pub phases: Vec<Phase>,
     /// What its failure does.
     pub on_error: OnError,
     /// Extra calls on failure when `on_error = "retry"`.
@@ -219,7 +221,7 @@ pub(crate) fn build(table: Table, file: &Path, env: &Env) -> Result<Pipeline, Co
     check_stages(&stages, &mut errors);
     // Whether any stage translates is only known once every stage was read.
     let all_read = stages.len() == written && !top_level_stage_error(&errors);
-    if all_read && !stages.iter().any(|s| s.enabled && s.phase == Phase::Translate) {
+    if all_read && !stages.iter().any(|s| s.enabled && s.phases.contains(&Phase::Translate)) {
         errors.push_hint(
             "stage",
             "no enabled stage translates",
@@ -314,12 +316,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
     if plugin.is_none() {
         errors.push_hint(&path, "missing `plugin`", crate::bundled::plugin_hint());
     }
-    let phase = f.parsed("phase", "`pre`, `translate` or `post`", errors, |t| match t {
-        "pre" => Some(Phase::Pre),
-        "translate" => Some(Phase::Translate),
-        "post" => Some(Phase::Post),
-        _ => None,
-    });
+    let phases = f.one_or_many("phase", errors).map(|names| phases(&names, &f.path_of("phase"), errors));
     let on_error = f.parsed("on_error", "`next`, `retry` or `fail`", errors, |t| match t {
         "next" => Some(OnError::Next),
         "retry" => Some(OnError::Retry),
@@ -398,23 +395,53 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
     }
     f.finish(errors);
     let (name, plugin) = (name?, plugin?);
-    let phase = phase.unwrap_or(Phase::Translate);
+    let phases = phases.flatten().unwrap_or_else(|| vec![Phase::Translate]);
     Some(StageSpec {
         plugin: plugin_ref(&plugin, errors.file()),
-        on_error: on_error.unwrap_or(if phase == Phase::Translate { OnError::Next } else { OnError::Fail }),
+        on_error: on_error.unwrap_or(if phases == [Phase::Translate] { OnError::Next } else { OnError::Fail }),
         retries: retries.unwrap_or(2) as u32,
         timeout: timeout.unwrap_or(Duration::from_secs(10)),
         memory: memory.unwrap_or(64 << 20),
         kv_namespace: kv_namespace.unwrap_or_else(|| name.clone()),
         path,
         name,
-        phase,
+        phases,
         allowed_hosts,
         max_redirects,
         instances,
         enabled,
         config,
     })
+}
+
+/// The phases named, in pipeline order without repeats; `None` (and an
+/// error naming the entry) when one is not a phase.
+fn phases(names: &[String], path: &str, errors: &mut Errors) -> Option<Vec<Phase>> {
+    let mut phases = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let phase = match name.trim() {
+            "pre" => Phase::Pre,
+            "translate" => Phase::Translate,
+            "post" => Phase::Post,
+            other => {
+                let at = if names.len() == 1 { path.to_string() } else { format!("{path}[{i}]") };
+                errors.push(&at, format!("expected `pre`, `translate` or `post`, found `{other}`"));
+                return None;
+            }
+        };
+        phases.push(phase);
+    }
+    phases.sort_by_key(|phase| match phase {
+        Phase::Pre => 0,
+        Phase::Translate => 1,
+        Phase::Post => 2,
+    });
+    phases.dedup();
+    if phases.is_empty() {
+        errors.push(path, "expected at least one of `pre`, `translate`, `post`");
+        return None;
+    }
+    Some(phases)
 }
 
 fn check_url_allowed(url: &str, allowed: &[AllowedHost], path: &str, errors: &mut Errors) {

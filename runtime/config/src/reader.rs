@@ -122,6 +122,14 @@ impl Fields {
         self.parsed(key, "a size like `64MiB` or `512KiB`", errors, parse_bytes)
     }
 
+    /// One string or a list of them (`phase = "post"`, `phase = ["pre", "post"]`).
+    pub fn one_or_many(&mut self, key: &str, errors: &mut Errors) -> Option<Vec<String>> {
+        match self.table.get(key) {
+            Some(Value::Array(_)) => self.strings(key, errors),
+            _ => self.string(key, errors).map(|one| vec![one]),
+        }
+    }
+
     /// A list of strings, each interpolated.
     pub fn strings(&mut self, key: &str, errors: &mut Errors) -> Option<Vec<String>> {
         let path = self.path_of(key);

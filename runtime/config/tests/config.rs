@@ -72,7 +72,7 @@ fn defaults_and_seed_variables() {
     assert_eq!(names, ["cache", "vllm", "ollama", "tidy"]);
     assert_eq!(plain.stages[0].plugin, PluginRef::Bundled("cache".into()));
     assert_eq!(plain.stages[0].on_error, OnError::Next);
-    assert_eq!(plain.stages[3].phase, Phase::Post);
+    assert_eq!(plain.stages[3].phases, [Phase::Post]);
     assert_eq!(plain.stages[1].config["url"], "http://127.0.0.1:8000");
 
     let seed = Env::from_pairs([

@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lingo_config::{OnError, Phase, StageSpec};
+use lingo_config::{OnError, StageSpec};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Outcome, Request, StageError};
@@ -100,8 +100,6 @@ impl Services {
 pub struct Stage {
     /// Its name, as in `pipeline.toml`.
     pub name: Arc<str>,
-    /// When it runs.
-    pub phase: Phase,
     /// What its failure does.
     pub on_error: OnError,
     /// Extra calls on failure when `on_error = "retry"`.
@@ -138,7 +136,6 @@ impl Stage {
     pub fn new(spec: &StageSpec, plugin: Arc<Plugin>, wall: Wall, services: Services) -> Self {
         Self {
             name: spec.name.as_str().into(),
-            phase: spec.phase,
             on_error: spec.on_error,
             retries: spec.retries,
             plugin,

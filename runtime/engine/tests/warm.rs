@@ -92,3 +92,32 @@ async fn max_reuse_and_fresh_instances_bound_what_an_instance_serves() {
         assert_eq!(count(&fresh, "hi").await, Ok(1));
     }
 }
+
+/// One `[[stage]]` in several phases: it learns each phase from its request,
+/// and one set of warm instances serves them all (the count runs on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_stage_in_every_phase_is_one_stage() {
+    let services = services();
+    let toml = format!(
+        "[[stage]]\nname = \"mark\"\nplugin = \"{FIXTURE}\"\nphase = [\"post\", \"pre\", \"translate\"]\nconfig = {{ act = \"mark\" }}\n"
+    );
+    let config = lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap();
+    assert_eq!(
+        config.stages[0].phases,
+        [lingo_config::Phase::Pre, lingo_config::Phase::Translate, lingo_config::Phase::Post]
+    );
+    let pipeline = Pipeline::load(&config, "acme", &services, &Plugins::default()).await.unwrap();
+    let job = TranslationJob { text: "hi".into(), target_languages: vec!["en".into()], source_language: None };
+    let report = pipeline.run("1", &job).await.unwrap_or_else(|failed| panic!("{}", failed.failure.message()));
+    assert_eq!(report.translations["en"], "hi <pre 1> <translate 2> <post 3>");
+    assert_eq!(report.providers["en"], "mark");
+    let phases: Vec<_> = report.steps.iter().map(|step| (step.stage.as_str(), step.phase)).collect();
+    assert_eq!(
+        phases,
+        [
+            ("mark", lingo_config::Phase::Pre),
+            ("mark", lingo_config::Phase::Translate),
+            ("mark", lingo_config::Phase::Post)
+        ]
+    );
+}

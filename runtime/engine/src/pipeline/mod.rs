@@ -41,9 +41,11 @@ pub struct Pipeline {
 }
 
 struct Inner {
-    pre: Vec<Stage>,
-    translate: Vec<Stage>,
-    post: Vec<Stage>,
+    /// Each phase's stages in file order; a stage of several phases is in
+    /// each list, one `Stage` (one set of warm instances) shared.
+    pre: Vec<Arc<Stage>>,
+    translate: Vec<Arc<Stage>>,
+    post: Vec<Arc<Stage>>,
     limits: JobLimits,
     units: Coalescer<UnitKey, UnitResult>,
     wall: Wall,
@@ -71,7 +73,7 @@ impl Pipeline {
         let mut stages = Vec::new();
         for spec in config.enabled_stages() {
             match load_stage(spec, &wall, services, plugins).await {
-                Ok(stage) => stages.push(stage),
+                Ok(stage) => stages.push((Arc::new(stage), &spec.phases)),
                 Err(why) => errors.push(why.into_config_error(&config.file, &spec.path)),
             }
         }
@@ -86,11 +88,13 @@ impl Pipeline {
             units: Coalescer::new(),
             wall,
         };
-        for stage in stages {
-            match stage.phase {
-                Phase::Pre => inner.pre.push(stage),
-                Phase::Translate => inner.translate.push(stage),
-                Phase::Post => inner.post.push(stage),
+        for (stage, phases) in stages {
+            for phase in phases {
+                match phase {
+                    Phase::Pre => inner.pre.push(stage.clone()),
+                    Phase::Translate => inner.translate.push(stage.clone()),
+                    Phase::Post => inner.post.push(stage.clone()),
+                }
             }
         }
         Ok(Self { inner: Arc::new(inner) })

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use lingo_config::OnError;
+use lingo_config::{OnError, Phase};
 
 use super::Inner;
 use super::report::{Decision, Failure, Step};
@@ -57,7 +57,7 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
                 produced = Some((text, stage.name.to_string()));
                 break;
             }
-            Ok(_) => passed.push(stage),
+            Ok(_) => passed.push(stage.as_ref()),
             Err(failure) if stage.on_error == OnError::Next => errors.push(failure),
             Err(failure) => return Err(failure),
         }
@@ -99,7 +99,8 @@ pub(super) async fn call_stage(
             Ok(Outcome::Pass) => (Decision::Passed, None),
             Err(failure) => (Decision::Error(failure.to_string()), None),
         };
-        steps.push(Step { output, ..step(stage, target, decision, started.elapsed(), cpu) });
+        let phase = phase_of(request.phase);
+        steps.push(Step { output, ..step(stage, phase, target, decision, started.elapsed(), cpu) });
         let failure = match result {
             Ok(outcome) => return Ok(outcome),
             Err(failure) => to_failure(stage, failure),
@@ -128,14 +129,30 @@ async fn remember(
             tracing::warn!(job.id = job_id, stage = &*stage.name, cause = %failure, "remember failed");
         }
         let decision = result.map_or_else(|f| Decision::Error(f.to_string()), |_| Decision::Remembered);
-        step(stage, target, decision, started.elapsed(), cpu)
+        step(stage, Phase::Translate, target, decision, started.elapsed(), cpu)
     });
     steps.extend(join_all(calls).await);
 }
 
-fn step(stage: &Stage, target: Option<&str>, decision: Decision, elapsed: Duration, cpu: Option<StageCpu>) -> Step {
+fn step(
+    stage: &Stage,
+    phase: Phase,
+    target: Option<&str>,
+    decision: Decision,
+    elapsed: Duration,
+    cpu: Option<StageCpu>,
+) -> Step {
     let target = target.map(str::to_string);
-    Step { stage: stage.name.to_string(), phase: stage.phase, target, decision, elapsed, cpu, output: None }
+    Step { stage: stage.name.to_string(), phase, target, decision, elapsed, cpu, output: None }
+}
+
+/// The phase of a request, as the config names it.
+fn phase_of(phase: bindings::Phase) -> Phase {
+    match phase {
+        bindings::Phase::Pre => Phase::Pre,
+        bindings::Phase::Translate => Phase::Translate,
+        bindings::Phase::Post => Phase::Post,
+    }
 }
 
 /// A stage's failure as the job sees it, named after the stage.

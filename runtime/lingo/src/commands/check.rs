@@ -72,11 +72,16 @@ fn describe(stage: &StageSpec) -> String {
         PluginRef::Bundled(name) => name.clone(),
         PluginRef::File(path) => path.display().to_string(),
     };
-    let phase = match stage.phase {
-        Phase::Pre => "pre",
-        Phase::Translate => "translate",
-        Phase::Post => "post",
-    };
+    let phase: Vec<&str> = stage
+        .phases
+        .iter()
+        .map(|phase| match phase {
+            Phase::Pre => "pre",
+            Phase::Translate => "translate",
+            Phase::Post => "post",
+        })
+        .collect();
+    let phase = phase.join("+");
     let on_error = match stage.on_error {
         OnError::Next => "next".to_string(),
         OnError::Retry => format!("retry×{}", stage.retries),
