@@ -37,6 +37,7 @@ for (const [lang, build] of Object.entries(LANGS)) {
     before(() => {
       // Outside the repository: nothing of it may be needed.
       dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-new-')), 'my-terms');
+      s.cleanup(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
       const wrote = run(lingoBin(), ['new', 'stage', 'my-terms', '--lang', lang, '--phase', 'post', '--dir', dir]);
       assert.match(wrote, /wrote .*my-terms \(post stage/);
       const env = { ...process.env };
@@ -86,6 +87,7 @@ describe('lingo run --watch: a rebuilt stage is reloaded', () => {
 
   test('the next job runs the new build', logged(async () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lingo-watch-')), 'my-terms');
+    s.cleanup(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
     run(lingoBin(), ['new', 'stage', 'my-terms', '--lang', 'ts', '--dir', dir]);
     for (const [command, args] of LANGS.ts.filter(([, args]) => args[0] !== 'test')) run(command, args, { cwd: dir });
     const producer = await open(s.redis, 'translation-jobs');
