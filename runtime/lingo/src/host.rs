@@ -24,6 +24,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::metrics::{Metrics, Snapshot};
 use crate::services::{self, KvBackend};
@@ -160,6 +161,7 @@ impl Host {
 
     /// Reads the config again and applies it, or keeps the running one and
     /// says why not.
+    #[tracing::instrument(name = "reload", skip_all, fields(file = %self.path.display()))]
     pub async fn reload(&self) -> Result<Applied, ReloadRefused> {
         let _one_at_a_time = self.reloading.lock().await;
         if self.state.lock().await.stopping {
@@ -274,14 +276,19 @@ impl Host {
             .with_context(|| format!("tenant `{}`: connecting to queue `{}`", tenant.id, settings.queue))?;
         let translator = Arc::new(Translator::new(&tenant.id, loaded, self.metrics.clone(), &self.worker));
         let stop = CancellationToken::new();
-        let task = tokio::spawn({
-            let (translator, stop, id) = (translator.clone(), stop.clone(), tenant.id.clone());
-            async move {
-                if let Err(err) = worker.run(translator, stop).await {
-                    tracing::error!(tenant = %id, "worker stopped: {err}");
+        // Everything the tenant's queue worker logs carries the tenant.
+        let span = tracing::info_span!("tenant", tenant = %tenant.id);
+        let task = tokio::spawn(
+            {
+                let (translator, stop) = (translator.clone(), stop.clone());
+                async move {
+                    if let Err(err) = worker.run(translator, stop).await {
+                        tracing::error!("worker stopped: {err}");
+                    }
                 }
             }
-        });
+            .instrument(span),
+        );
         Ok(Running { settings, translator, stop, task })
     }
 
