@@ -1,7 +1,7 @@
 //! The glue between queue and pipeline: a [`Processor`] that parses a job's
 //! data, runs it through the tenant's stages and maps the outcome to the
-//! queue's retry semantics. The only module that sees both Bull and
-//! WebAssembly.
+//! queue's retry semantics. With `host.rs` (tenants' workers on one
+//! engine), one of the two modules that see both Bull and WebAssembly.
 //!
 //! The pipeline can be swapped while jobs run ([`Translator::swap`], hot
 //! reload): each job takes the pipeline current when it starts and finishes

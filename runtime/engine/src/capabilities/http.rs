@@ -6,7 +6,8 @@
 //! `max_redirects`. Addresses the worker itself serves or uses (its admin
 //! listener, its Redis servers) are refused whatever `allowed_hosts` says.
 //! The stage's deadline bounds each request; each call may send at most
-//! `limits.max_http_requests`; responses larger than the cap are cut off;
+//! `limits.max_http_requests`; a response larger than the cap is an error
+//! (`too-large`), never a silently shortened body;
 //! each backend gets at most a fixed number of requests in flight, so one
 //! slow backend cannot take every socket.
 

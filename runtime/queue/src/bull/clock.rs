@@ -1,9 +1,9 @@
 //! The worker's clock and the delayed-zset encoding built on it.
 //!
 //! bull's scripts take every timestamp from the worker (ARGV), not from Redis
-//! `TIME` (spec C3), so producers and workers must share roughly one clock.
-//! A delayed score is `due_ms * 4096 + (numeric id & 4095)`: the low bits
-//! order jobs due in the same millisecond (spec A1, A7).
+//! `TIME` (docs/PROTOCOL.md, A1), so producers and workers must share
+//! roughly one clock. A delayed score is `due_ms * 4096 + (numeric id &
+//! 4095)`: the low bits order jobs due in the same millisecond (A1, A7).
 
 use std::time::Duration;
 

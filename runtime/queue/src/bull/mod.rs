@@ -9,7 +9,8 @@
 //! next job in the completing script (bull's fetch-next); `maintenance` promotes delayed
 //! jobs and recovers stalled ones, `events` listens for delayed announcements; lock renewal,
 //! outage health and slots come from [`crate::shared`] and [`crate::fair`]. `store` is the
-//! only place that calls the scripts (`scripts/*.lua`); `keys` names the keys.
+//! only place the worker calls the scripts (`scripts/*.lua`; the producer runs
+//! its add script); `keys` names the keys.
 //!
 //! Not here (optional in bull): rate limiter keys, repeatable jobs, progress, metrics,
 //! the `timeout` option, and custom backoff strategies (an unknown backoff type retries

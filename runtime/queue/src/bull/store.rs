@@ -1,5 +1,6 @@
 //! Every Redis operation of the bull v4 worker, as typed methods over the
-//! command connection. Only this module invokes scripts; the rest of the
+//! command connection. Only this module invokes the worker's scripts (the
+//! producer runs its own add script); the rest of the
 //! worker decides *what* to do and calls one method per decision.
 
 use std::sync::Arc;

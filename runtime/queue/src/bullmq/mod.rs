@@ -9,14 +9,15 @@
 //! by [`crate::shared::outcome`], from the job's `opts`), retrying the write
 //! through Redis outages, and takes the next job in the completing script;
 //! one task renews every running job's lock ([`crate::shared::locks`]) and
-//! one runs the stalled check. `store` is the only place that calls the
-//! scripts; `keys` names the keys; `pack` encodes their MessagePack
+//! one runs the stalled check. `store` is the only place the worker calls
+//! the scripts (the producer side is `producer`); `keys` names the keys; `pack` encodes their MessagePack
 //! arguments. Delayed jobs need no loop of their own: every fetch promotes
 //! the due ones, and an idle fetch blocks no longer than the next is due.
 //!
 //! Not here: flows (parent/child jobs), repeatable jobs, the queue-level
-//! rate limiter's manual form, job progress and logs, metrics collection,
-//! and the backoff's `jitter` (retries wait the full delay).
+//! rate limiter's manual form, job progress, metrics collection, and the
+//! backoff's `jitter` (retries wait the full delay). A job's log is written
+//! (`shared::log`), with its outcome.
 
 mod fetch;
 mod keys;

@@ -1,7 +1,9 @@
 //! What both protocols' workers are made of beyond their scripts: riding out
 //! Redis outages (`health`), renewing the locks of running jobs (`locks`),
-//! a worker's start and end (`lifecycle`), and a job as its hash stores it
-//! (`record`, `opts`) with what happens when it fails (`outcome`). bull and
+//! a worker's start and end (`lifecycle`), the named connection an idle
+//! fetch blocks on (`blocking`), a job as its hash stores it (`record`,
+//! `opts`) with what happens when it fails (`outcome`), and its log
+//! (`log`). bull and
 //! bullmq store a job the same way but for a few field names, which
 //! `record` reads both of.
 
