@@ -63,6 +63,9 @@ impl Default for LingoOptions {
     }
 }
 
+/// The post stage of the bench's pipelines but the JavaScript one.
+const TIDY: &str = "name = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n";
+
 /// Writes lingo's pipeline file for one run and returns its path.
 pub fn lingo_config(
     paths: &Paths,
@@ -83,23 +86,23 @@ pub fn lingo_config(
     if !options.job_log {
         toml.push_str("job_log = false\n");
     }
-    match pipeline {
-        Pipeline::CacheHit | Pipeline::CacheHitJs { .. } => {
-            toml.push_str("\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\n")
-        }
-        Pipeline::Llm { url, timeout } => write!(
-            toml,
-            "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"{timeout}\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"stand-in\" }}\n"
-        )?,
-    }
-    match pipeline {
-        Pipeline::CacheHitJs { wasm } => {
-            write!(toml, "\n[[stage]]\nname = \"tidy-js\"\nplugin = \"{}\"\nphase = \"post\"\n", wasm.display())?
-        }
-        _ => toml.push_str("\n[[stage]]\nname = \"tidy\"\nplugin = \"postprocess\"\nphase = \"post\"\n"),
-    }
-    if options.fresh_instances {
-        toml = toml.replace("\n[[stage]]\n", "\n[[stage]]\ninstances = \"fresh\"\n");
+    // Each stage's keys: the translator, then the post stage.
+    let (translate, post) = match pipeline {
+        Pipeline::CacheHit => ("name = \"cache\"\nplugin = \"cache\"\n".to_string(), TIDY.to_string()),
+        Pipeline::Llm { url, timeout } => (
+            format!(
+                "name = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"{timeout}\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"stand-in\" }}\n"
+            ),
+            TIDY.to_string(),
+        ),
+        Pipeline::CacheHitJs { wasm } => (
+            "name = \"cache\"\nplugin = \"cache\"\n".to_string(),
+            format!("name = \"tidy-js\"\nplugin = \"{}\"\nphase = \"post\"\n", wasm.display()),
+        ),
+    };
+    let instances = if options.fresh_instances { "instances = \"fresh\"\n" } else { "" };
+    for stage in [translate, post] {
+        write!(toml, "\n[[stage]]\n{stage}{instances}")?;
     }
     let path = paths.work.join("configs").join(format!("{queue}.toml"));
     std::fs::create_dir_all(path.parent().expect("configs dir"))?;

@@ -109,11 +109,12 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
 
 /// The sum of `family`'s samples for the JavaScript stage (and `part`).
 fn stage_sample(metrics: &str, family: &str, part: Option<&str>) -> f64 {
-    let stage = format!("stage=\"{STAGE}\"");
+    let (series, stage) = (format!("{family}{{"), format!("stage=\"{STAGE}\""));
+    let part = part.map(|part| format!("part=\"{part}\""));
     metrics
         .lines()
-        .filter(|line| line.starts_with(&format!("{family}{{")) && line.contains(&stage))
-        .filter(|line| part.is_none_or(|part| line.contains(&format!("part=\"{part}\""))))
+        .filter(|line| line.starts_with(&series) && line.contains(&stage))
+        .filter(|line| part.as_ref().is_none_or(|part| line.contains(part.as_str())))
         .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
         .sum()
 }

@@ -112,8 +112,8 @@ pub struct Worker {
     pub job_log: bool,
 }
 
-/// When a stage runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// When a stage runs; ordered as a job meets the phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     /// Once per job, on the source text.
     Pre,
@@ -431,11 +431,7 @@ fn phases(names: &[String], path: &str, errors: &mut Errors) -> Option<Vec<Phase
         };
         phases.push(phase);
     }
-    phases.sort_by_key(|phase| match phase {
-        Phase::Pre => 0,
-        Phase::Translate => 1,
-        Phase::Post => 2,
-    });
+    phases.sort();
     phases.dedup();
     if phases.is_empty() {
         errors.push(path, "expected at least one of `pre`, `translate`, `post`");
