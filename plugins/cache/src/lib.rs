@@ -119,12 +119,9 @@ mod tests {
 
     fn request(text: &str, target: &str) -> Request {
         Request {
-            phase: Phase::Translate,
-            job_id: "1".into(),
-            text: text.into(),
             source_language: Some("ko".into()),
             target_language: Some(target.into()),
-            translation: None,
+            ..Request::new(Phase::Translate, text)
         }
     }
 

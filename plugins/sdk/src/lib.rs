@@ -23,14 +23,15 @@
 //! export_stage!(Greeter);
 //! ```
 //!
-//! The host's world reaches the stage only through [`http`], [`kv`] and
-//! [`log`]: no files, no environment, no sockets.
+//! The host's world reaches the stage only through [`http`], [`kv`],
+//! [`log`] and [`scratch`]: no files, no environment, no sockets.
 
 pub mod http;
 pub mod kv;
 pub mod log;
 pub mod prompt;
 pub mod reply;
+pub mod scratch;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -52,6 +53,37 @@ pub mod bindings {
 }
 
 pub use bindings::lingo::pipeline::types::{Outcome, Phase, RateLimit, Request, StageError};
+
+impl Request {
+    /// A request in `phase` for `text`, as a test would make one: no
+    /// languages, no translation, no metadata, `original` equal to `text`.
+    pub fn new(phase: Phase, text: &str) -> Self {
+        Self {
+            phase,
+            job_id: "test".into(),
+            text: text.into(),
+            source_language: None,
+            target_language: None,
+            translation: None,
+            original: text.into(),
+            metadata: "{}".into(),
+        }
+    }
+
+    /// The job's metadata field `key` (`channel`, ...), if the job has it.
+    pub fn meta(&self, key: &str) -> Option<serde_json::Value> {
+        let serde_json::Value::Object(mut fields) = serde_json::from_str(&self.metadata).ok()? else { return None };
+        fields.remove(key)
+    }
+
+    /// The job's metadata field `key` when it is a string.
+    pub fn meta_str(&self, key: &str) -> Option<String> {
+        match self.meta(key)? {
+            serde_json::Value::String(value) => Some(value),
+            _ => None,
+        }
+    }
+}
 
 /// A translation stage: what a plugin author implements.
 pub trait Stage {

@@ -30,5 +30,10 @@ pub fn names() -> Vec<&'static str> {
 /// Path of the `misbehave` test fixture component (tests only).
 pub const FIXTURE_MISBEHAVE: &str = env!("LINGO_FIXTURE_MISBEHAVE");
 
-/// Path of a test fixture built against `lingo:pipeline@0.2.0` (tests only).
+/// Path of a test fixture built against `lingo:pipeline@0.3.0`, a contract
+/// newer than this host's (tests only).
 pub const FIXTURE_FUTURE_CONTRACT: &str = env!("LINGO_FIXTURE_FUTURE_CONTRACT");
+
+/// Path of a test fixture built against `lingo:pipeline@0.1.0`, the first
+/// contract, which this host still runs (tests only).
+pub const FIXTURE_CONTRACT_0_1: &str = env!("LINGO_FIXTURE_CONTRACT_0_1");

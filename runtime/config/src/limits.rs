@@ -39,6 +39,8 @@ pub struct JobLimits {
     pub max_kv_bytes: usize,
     /// Keys the tenant may keep in `kv`, all namespaces.
     pub max_kv_keys: usize,
+    /// Bytes one stage may keep in `scratch` for one unit.
+    pub max_scratch_bytes: usize,
 }
 
 impl Default for JobLimits {
@@ -55,6 +57,7 @@ impl Default for JobLimits {
             max_memory_in_use: 0,
             max_kv_bytes: 0,
             max_kv_keys: 0,
+            max_scratch_bytes: 0,
         };
         for knob in KNOBS {
             *(knob.field)(&mut limits) = knob.default;
@@ -169,6 +172,14 @@ pub const KNOBS: &[Knob] = &[
         kind: Kind::Count,
         what: "keys the tenant keeps in `kv`",
         field: |l| &mut l.max_kv_keys,
+    },
+    Knob {
+        key: "max_scratch_bytes",
+        default: 4 << 10,
+        max: 1 << 20,
+        kind: Kind::Size,
+        what: "bytes one stage keeps in `scratch` for one unit; a larger `set` is refused",
+        field: |l| &mut l.max_scratch_bytes,
     },
 ];
 

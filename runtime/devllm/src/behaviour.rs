@@ -19,6 +19,9 @@
 //!   (`finish_reason`/`done_reason: "length"`); when thinking used the whole
 //!   limit, the answer is `null` (vLLM) or empty (Ollama).
 //! - **`Retry-After`** of status faults as an HTTP date instead of seconds.
+//! - **Mistranslated words.** A model "translates" names and game terms it
+//!   should keep (`Faker` → `Fakir`): each `(from, to)` of `mistranslate`
+//!   is replaced in every answer.
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
@@ -34,6 +37,8 @@ pub struct Behaviour {
     pub reasoning_tokens: u64,
     /// `Retry-After` as an HTTP date rather than seconds.
     pub retry_after_date: bool,
+    /// Words the model gets wrong: each `from` in an answer becomes `to`.
+    pub mistranslate: Vec<(String, String)>,
 }
 
 /// Where reasoning goes in a reply.
@@ -90,6 +95,7 @@ impl Behaviour {
 
     /// The reply to a request whose translation is `answer`.
     pub(crate) fn compose(&self, answer: &str, asked: Asked<'_>) -> Composed {
+        let answer = &self.mistranslate.iter().fold(answer.to_string(), |answer, (from, to)| answer.replace(from, to));
         let budget =
             asked.limit.map_or(usize::MAX, |tokens| usize::try_from(tokens.saturating_mul(4)).unwrap_or(usize::MAX));
         let thought = (self.reasoning != Reasoning::None && asked.thinking).then(|| self.thought(asked.target));

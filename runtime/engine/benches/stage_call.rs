@@ -72,6 +72,8 @@ fn request() -> Request {
         source_language: Some("ko".into()),
         target_language: Some("en".into()),
         translation: Some("\"@Mina today's stream is the best lol\"".into()),
+        original: "@mina 오늘 방송 최고 ㅋㅋㅋ 🔥".into(),
+        metadata: "{}".into(),
     }
 }
 
@@ -89,6 +91,7 @@ async fn setup(mode: &str) -> (Stage, Pipeline, TranslationJob) {
         text: "ㅋㅋㅋ".into(),
         target_languages: vec!["en".into()],
         source_language: Some("ko".into()),
+        metadata: "{}".into(),
     };
     // Fill the cache so the chain's translate stage hits.
     let mut hit = request();
@@ -98,7 +101,7 @@ async fn setup(mode: &str) -> (Stage, Pipeline, TranslationJob) {
     let cache_spec = config.stages.iter().find(|s| s.name == "cache").unwrap();
     let cache_plugin = plugins.get(&services.engine, "cache", lingo_bundled::find("cache").unwrap().wasm).unwrap();
     Stage::new(cache_spec, cache_plugin, bench_wall(&services), services.clone())
-        .remember("bench", &hit, "lol", "seed")
+        .remember("bench", &hit, ("lol", "seed"), &mut None)
         .await
         .0
         .unwrap();
@@ -113,14 +116,14 @@ fn bench(c: &mut Criterion) {
         assert_eq!(rt.block_on(pipeline.run("bench", &job)).unwrap().providers["en"], "cache");
 
         c.bench_function(&format!("stage call, {label} instance"), |b| {
-            b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
+            b.to_async(&rt).iter(|| async { stage.process("bench", &request, &mut None).await.0.unwrap() })
         });
         c.bench_function(&format!("three-stage chain, {label} instances (pre → cache hit → post)"), |b| {
             b.to_async(&rt).iter(|| async { pipeline.run("bench", &job).await.unwrap() })
         });
 
         let one = rt.block_on(percentiles(|| async {
-            stage.process("bench", &request).await.0.unwrap();
+            stage.process("bench", &request, &mut None).await.0.unwrap();
         }));
         let chain = rt.block_on(percentiles(|| async {
             pipeline.run("bench", &job).await.unwrap();
@@ -132,10 +135,10 @@ fn bench(c: &mut Criterion) {
         for (mode, label) in MODES {
             let stage = rt.block_on(async { js_stage(Path::new(&path), mode) });
             c.bench_function(&format!("JavaScript stage call, {label} instance"), |b| {
-                b.to_async(&rt).iter(|| async { stage.process("bench", &request).await.0.unwrap() })
+                b.to_async(&rt).iter(|| async { stage.process("bench", &request, &mut None).await.0.unwrap() })
             });
             let one = rt.block_on(percentiles(|| async {
-                stage.process("bench", &request).await.0.unwrap();
+                stage.process("bench", &request, &mut None).await.0.unwrap();
             }));
             println!("JavaScript stage call ({label}):  p50 {:>6.1} µs   p99 {:>6.1} µs", one.0, one.1);
         }

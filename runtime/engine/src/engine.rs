@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings;
@@ -80,7 +80,7 @@ impl StageEngine {
         let engine = wasmtime::Engine::new(&config(options))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Stage::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        bindings::Contract::add_all_to_linker(&mut linker)?;
         let cache = options.cache_dir.clone().map(|dir| Arc::new(CompileCache::new(dir, &engine)));
         Ok(Self {
             _ticker: Ticker::start(engine.clone()),

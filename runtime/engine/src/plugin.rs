@@ -9,9 +9,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use crate::bindings::{CONTRACT, StagePre};
+use crate::bindings::{CONTRACT, Contract, ExportsPre};
 use crate::engine::StageEngine;
-use crate::state::StageState;
 
 /// Why a component cannot be used as a stage.
 #[derive(Debug, thiserror::Error)]
@@ -19,8 +18,8 @@ pub enum PluginError {
     /// Not a WebAssembly component wasmtime can compile.
     #[error("`{plugin}` is not a WebAssembly component: {reason}")]
     Invalid { plugin: String, reason: String },
-    /// Built against another version of `lingo:pipeline`.
-    #[error("`{plugin}` was built for `{found}`, but this lingo implements `{CONTRACT}`")]
+    /// Built against a version of `lingo:pipeline` this host does not run.
+    #[error("`{plugin}` was built for `{found}`, but this lingo implements `{CONTRACT}` (and runs stages built for `lingo:pipeline@0.1.0`)")]
     Contract { plugin: String, found: String },
     /// A component, but not a stage (wrong exports, unknown imports).
     #[error("`{plugin}` is not a lingo stage: {reason}")]
@@ -33,7 +32,9 @@ pub struct Plugin {
     pub name: String,
     /// SHA-256 of its bytes, in hex: plugins are shared only when equal.
     pub digest: String,
-    pub(crate) pre: StagePre<StageState>,
+    /// The contract it was built for.
+    pub contract: Contract,
+    pub(crate) pre: ExportsPre,
 }
 
 impl Plugin {
@@ -44,25 +45,33 @@ impl Plugin {
             Some(cache) => cache.load_or_compile(&engine.engine, wasm).map_err(invalid)?,
             None => Component::new(&engine.engine, wasm).map_err(|e| invalid(e.into()))?,
         };
-        check_contract(engine, name, &component)?;
+        let contract = contract_of(engine, name, &component)?;
         let not_a_stage = |e: wasmtime::Error| PluginError::NotAStage { plugin: name.into(), reason: format!("{e:#}") };
         let pre = engine.linker.instantiate_pre(&component).map_err(not_a_stage)?;
-        let pre = StagePre::new(pre).map_err(not_a_stage)?;
-        Ok(Self { name: name.into(), digest: hex_digest(wasm), pre })
+        let pre = ExportsPre::new(contract, pre).map_err(not_a_stage)?;
+        Ok(Self { name: name.into(), digest: hex_digest(wasm), contract, pre })
     }
 }
 
-/// Refuses a component whose `lingo:pipeline` imports carry another version.
-fn check_contract(engine: &StageEngine, name: &str, component: &Component) -> Result<(), PluginError> {
-    let (package, version) = CONTRACT.split_once('@').expect("contract has a version");
-    for (import, item) in component.component_type().imports(&engine.engine) {
+/// The contract a component's `lingo:pipeline` imports name; refused when
+/// this host does not run it, or when they name two. A component that
+/// imports nothing of the host is taken at the current contract.
+fn contract_of(engine: &StageEngine, name: &str, component: &Component) -> Result<Contract, PluginError> {
+    let (package, current) = CONTRACT.split_once('@').expect("contract has a version");
+    let component_type = component.component_type();
+    let mut found: Option<&str> = None;
+    for (import, item) in component_type.imports(&engine.engine) {
         let Some(rest) = import.strip_prefix(package) else { continue };
-        let found_version = rest.rsplit_once('@').map(|(_, v)| v).unwrap_or("unversioned");
-        if found_version != version || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
-            return Err(PluginError::Contract { plugin: name.into(), found: format!("{package}@{found_version}") });
+        let version = rest.rsplit_once('@').map(|(_, v)| v).unwrap_or("unversioned");
+        let refused = || PluginError::Contract { plugin: name.into(), found: format!("{package}@{version}") };
+        if !matches!(item.ty, ComponentItem::ComponentInstance(_)) || found.is_some_and(|f| f != version) {
+            return Err(refused());
         }
+        found = Some(version);
     }
-    Ok(())
+    let version = found.unwrap_or(current);
+    Contract::of_version(version)
+        .ok_or_else(|| PluginError::Contract { plugin: name.into(), found: format!("{package}@{version}") })
 }
 
 fn hex_digest(bytes: &[u8]) -> String {

@@ -12,7 +12,7 @@ use lingo_config::{OnError, StageSpec};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Outcome, Request, StageError};
-use crate::capabilities::{Http, HttpClient, Kv, KvStore, Log};
+use crate::capabilities::{Http, HttpClient, Kv, KvStore, Log, Scratch};
 use crate::cpu::{HostCpu, StageCpu, metered};
 use crate::engine::{EPOCH_TICK, StageEngine};
 use crate::plugin::Plugin;
@@ -158,7 +158,7 @@ impl Stage {
 
     /// The plugin's own check of its config.
     pub async fn init(&self) -> Result<(), String> {
-        match self.call("init", Call::Init).await.0 {
+        match self.call("init", Call::Init, None).await.0 {
             Ok(Reply::Init(result)) => result,
             Ok(_) => unreachable!("init answers init"),
             Err(fault) => Err(fault.to_string()),
@@ -166,15 +166,24 @@ impl Stage {
     }
 
     /// Asks the stage to decide on `request`; with the call's CPU when the
-    /// engine counts it.
-    pub async fn process(&self, job_id: &str, request: &Request) -> (Result<Outcome, StageFailure>, Option<StageCpu>) {
-        let (reply, cpu) = self.call(job_id, Call::Process(request)).await;
+    /// engine counts it. `scratch` is what the stage kept for this unit so
+    /// far, and becomes what the call left when the call succeeds.
+    pub async fn process(
+        &self,
+        job_id: &str,
+        request: &Request,
+        scratch: &mut Option<Vec<u8>>,
+    ) -> (Result<Outcome, StageFailure>, Option<StageCpu>) {
+        let (reply, cpu, kept) = self.call(job_id, Call::Process(request), scratch.clone()).await;
         let result = match reply {
             Ok(Reply::Process(Ok(outcome))) => self.bounded(outcome),
             Ok(Reply::Process(Err(error))) => Err(StageFailure::Error(self.cut_error(error))),
             Ok(_) => unreachable!("process answers process"),
             Err(fault) => Err(StageFailure::Fault(fault)),
         };
+        if result.is_ok() {
+            *scratch = kept;
+        }
         (result, cpu)
     }
 
@@ -214,40 +223,55 @@ impl Stage {
     }
 
     /// Tells the stage what a later stage translated; with the call's CPU
-    /// when the engine counts it.
+    /// when the engine counts it. `scratch` as in [`Self::process`].
     pub async fn remember(
         &self,
         job_id: &str,
         request: &Request,
-        translation: &str,
-        producer: &str,
+        (translation, producer): (&str, &str),
+        scratch: &mut Option<Vec<u8>>,
     ) -> (Result<(), StageFailure>, Option<StageCpu>) {
-        let (reply, cpu) = self.call(job_id, Call::Remember(request, translation, producer)).await;
+        let call = Call::Remember(request, translation, producer);
+        let (reply, cpu, kept) = self.call(job_id, call, scratch.clone()).await;
         let result = match reply {
             Ok(Reply::Remember(result)) => result.map_err(|e| StageFailure::Error(self.cut_error(e))),
             Ok(_) => unreachable!("remember answers remember"),
             Err(fault) => Err(StageFailure::Fault(fault)),
         };
+        if result.is_ok() {
+            *scratch = kept;
+        }
         (result, cpu)
     }
 
-    async fn call(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<StageCpu>) {
+    /// One call, given what the stage kept in `scratch`; what it answered,
+    /// its CPU, and what it left in `scratch`.
+    async fn call(
+        &self,
+        job_id: &str,
+        call: Call<'_>,
+        scratch: Option<Vec<u8>>,
+    ) -> (Result<Reply, StageFault>, Option<StageCpu>, Option<Vec<u8>>) {
         let engine = &self.services.engine;
         // The tenant's slice first: a tenant that fans out waits on its own.
         let _share = self.wall.instances.acquire().await.expect("tenant semaphore open");
         // Counted at its cap, which it can never pass: a hard bound.
         let _memory = self.wall.memory_room(self.memory as usize).await;
         let _instance = engine.instances.acquire().await.expect("instance semaphore open");
-        let ((reply, host), polls) = metered(engine.cpu_accounting, self.call_in_instance(job_id, call)).await;
-        (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)))
+        let parts = self.call_parts(job_id, scratch);
+        let ((reply, host, kept), polls) = metered(engine.cpu_accounting, self.call_in_instance(parts, call)).await;
+        (reply, polls.zip(host).map(|(polls, host)| StageCpu::split(polls, host)), kept)
     }
 
     /// One call on a warm instance of this stage, or a new one; what it
-    /// answered and its host calls' CPU. `init` always runs on a new
-    /// instance that is not kept.
-    async fn call_in_instance(&self, job_id: &str, call: Call<'_>) -> (Result<Reply, StageFault>, Option<HostCpu>) {
+    /// answered, its host calls' CPU and what it left in `scratch`. `init`
+    /// always runs on a new instance that is not kept.
+    async fn call_in_instance(
+        &self,
+        parts: CallParts,
+        call: Call<'_>,
+    ) -> (Result<Reply, StageFault>, Option<HostCpu>, Option<Vec<u8>>) {
         let keep = !matches!(call, Call::Init);
-        let parts = self.call_parts(job_id);
         let warm = if keep { self.warm.take() } else { None };
         let mut instance = match warm {
             Some(mut warm) => {
@@ -256,7 +280,7 @@ impl Stage {
             }
             None => match self.instantiate(parts).await {
                 Ok(fresh) => fresh,
-                Err(fault) => return (Err(fault), None),
+                Err(fault) => return (Err(fault), None, None),
             },
         };
         instance.calls += 1;
@@ -272,12 +296,13 @@ impl Stage {
         state.turn.give_up();
         state.log.report_dropped();
         let host = state.host_cpu.take();
+        let kept = state.scratch.take();
         let clean = result.is_ok() && state.stderr_is_empty() && !state.limits.exceeded;
         let dropped = if keep { self.warm.give_back(instance, clean) } else { Some(instance) };
         if let Some(dropped) = dropped {
             self.services.engine.wasi.give_back(dropped.store.into_data().into_wasi());
         }
-        (result, host)
+        (result, host, kept)
     }
 
     /// A new instance of the plugin, in a new store set up for one call.
@@ -297,7 +322,7 @@ impl Stage {
                 UpdateDeadline::YieldCustom(1, Box::pin(state.turn.next()))
             })
         });
-        match self.plugin.pre.instantiate_async(&mut store).await {
+        match self.plugin.pre.instantiate(&mut store).await {
             Ok(instance) => {
                 let initial_memory = store.data().limits.current();
                 Ok(Instantiated { store, instance, calls: 0, initial_memory })
@@ -320,9 +345,9 @@ impl Stage {
         })
     }
 
-    /// What belongs to one call of this stage: its deadline, turn and
-    /// capabilities.
-    fn call_parts(&self, job_id: &str) -> CallParts {
+    /// What belongs to one call of this stage: its deadline, turn,
+    /// capabilities and scratch.
+    fn call_parts(&self, job_id: &str, scratch: Option<Vec<u8>>) -> CallParts {
         let services = &self.services;
         let deadline = Instant::now() + self.timeout;
         let turn = self.wall.turn();
@@ -337,7 +362,9 @@ impl Stage {
             turn: turn.clone(),
         };
         let log = Log::new(job_id, self.name.clone(), &self.wall);
-        CallParts { http, kv: self.kv.clone(), log, deadline, turn, cpu_accounting: services.engine.cpu_accounting }
+        let scratch = Scratch::new(scratch, &self.wall);
+        let cpu_accounting = services.engine.cpu_accounting;
+        CallParts { http, kv: self.kv.clone(), log, scratch, deadline, turn, cpu_accounting }
     }
 }
 

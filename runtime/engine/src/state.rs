@@ -12,7 +12,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capabilities::{Http, Kv, Log};
+use crate::capabilities::{Http, Kv, Log, Scratch};
 use crate::cpu::HostCpu;
 use crate::wall::Turn;
 
@@ -32,6 +32,8 @@ pub struct StageState {
     pub kv: Kv,
     /// Logging tagged with job and stage.
     pub log: Log,
+    /// What the stage keeps for this unit's later phases.
+    pub scratch: Scratch,
     /// The CPU of this call's host calls, when the engine counts it.
     pub(crate) host_cpu: Option<HostCpu>,
     /// When the call in progress must be over.
@@ -45,6 +47,7 @@ pub(crate) struct CallParts {
     pub http: Http,
     pub kv: Kv,
     pub log: Log,
+    pub scratch: Scratch,
     pub deadline: Instant,
     pub turn: Turn,
     pub cpu_accounting: bool,
@@ -54,7 +57,7 @@ impl StageState {
     /// State for a new instance with the given WASI context and memory
     /// cap, set up for its first call.
     pub(crate) fn new(wasi: Wasi, memory: usize, call: CallParts) -> Self {
-        let CallParts { http, kv, log, deadline, turn, cpu_accounting } = call;
+        let CallParts { http, kv, log, scratch, deadline, turn, cpu_accounting } = call;
         let host_cpu = cpu_accounting.then(HostCpu::default);
         Self {
             wasi,
@@ -63,6 +66,7 @@ impl StageState {
             http,
             kv,
             log,
+            scratch,
             host_cpu,
             deadline,
             turn,
@@ -72,8 +76,9 @@ impl StageState {
     /// Sets a warm instance up for its next call: nothing of the last
     /// call's capabilities, counts or deadline is left.
     pub(crate) fn begin_call(&mut self, call: CallParts) {
-        let CallParts { http, kv, log, deadline, turn, cpu_accounting } = call;
-        (self.http, self.kv, self.log, self.deadline, self.turn) = (http, kv, log, deadline, turn);
+        let CallParts { http, kv, log, scratch, deadline, turn, cpu_accounting } = call;
+        (self.http, self.kv, self.log, self.scratch) = (http, kv, log, scratch);
+        (self.deadline, self.turn) = (deadline, turn);
         self.host_cpu = cpu_accounting.then(HostCpu::default);
         self.limits.exceeded = false;
     }

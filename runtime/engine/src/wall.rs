@@ -35,6 +35,8 @@ pub enum Limit {
     HttpDenied,
     /// A `kv` write past `max_kv_bytes` or `max_kv_keys` (refused).
     KvQuota,
+    /// A `scratch` value past `max_scratch_bytes` (refused).
+    ScratchBytes,
 }
 
 impl Limit {
@@ -48,6 +50,7 @@ impl Limit {
             Limit::HttpRequests => "max_http_requests",
             Limit::HttpDenied => "allowed_hosts",
             Limit::KvQuota => "kv_quota",
+            Limit::ScratchBytes => "max_scratch_bytes",
         }
     }
 }

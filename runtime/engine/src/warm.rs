@@ -43,7 +43,7 @@ const MAX_IDLE_PER_STAGE: usize = 64;
 pub(crate) struct Instantiated {
     pub store: Store<StageState>,
     /// Its exports, resolved once.
-    pub instance: crate::bindings::Stage,
+    pub instance: crate::bindings::Exports,
     /// Calls it has served, this one included.
     pub calls: u32,
     /// Its linear memory once instantiated, before any call.

@@ -46,6 +46,7 @@ fn job(text: &str, targets: &[&str]) -> TranslationJob {
         text: text.into(),
         target_languages: targets.iter().map(|t| t.to_string()).collect(),
         source_language: Some("ko".into()),
+        metadata: "{}".into(),
     }
 }
 
@@ -135,7 +136,7 @@ async fn a_plugin_rejecting_its_config_is_a_config_error_at_load() {
     let unknown = config("[[stage]]\nname = \"c\"\nplugin = \"memcache\"\n");
     let errors = Pipeline::load(&unknown, "default", &services, &Plugins::default()).await.err().unwrap().to_string();
     assert!(errors.contains("stage[0].plugin: no bundled plugin is called `memcache`"), "{errors}");
-    assert!(errors.contains("hint: bundled plugins: cache, ollama, openai, postprocess, vllm"), "{errors}");
+    assert!(errors.contains("hint: bundled plugins: cache, glossary, ollama, openai, postprocess, vllm"), "{errors}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +345,7 @@ async fn a_component_built_for_another_contract_is_refused_by_name() {
         .to_string();
     assert!(errors.contains("stage[0].plugin:"), "{errors}");
     assert!(
-        errors.contains("was built for `lingo:pipeline@0.2.0`, but this lingo implements `lingo:pipeline@0.1.0`"),
+        errors.contains("was built for `lingo:pipeline@0.3.0`, but this lingo implements `lingo:pipeline@0.2.0`"),
         "{errors}"
     );
 }

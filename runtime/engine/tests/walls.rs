@@ -49,6 +49,7 @@ fn job(text: &str, targets: usize) -> TranslationJob {
         text: text.into(),
         target_languages: languages[..targets].iter().map(|t| t.to_string()).collect(),
         source_language: None,
+        metadata: "{}".into(),
     }
 }
 

@@ -15,7 +15,14 @@ pub struct TranslationJob {
     pub target_languages: Vec<String>,
     /// The line's language, when the producer knows it.
     pub source_language: Option<String>,
+    /// The data's other fields (`channel`, `streamer`, ...) as a JSON
+    /// object's text, `{}` when there are none: stages read it, and only
+    /// jobs with equal metadata share a translation in flight.
+    pub metadata: String,
 }
+
+/// The fields the pipeline reads itself; every other field is metadata.
+const JOB_FIELDS: [&str; 3] = ["text", "targetLanguages", "sourceLanguage"];
 
 impl TranslationJob {
     /// Parses job data (JSON text), or says exactly what is wrong with it.
@@ -59,7 +66,7 @@ impl TranslationJob {
             Some(Value::String(code)) => Some(language(code, "sourceLanguage")?),
             Some(other) => return Err(format!("`sourceLanguage` must be a language code, found {}", kind(other))),
         };
-        Ok(Self { text: text.clone(), target_languages, source_language })
+        Ok(Self { text: text.clone(), target_languages, source_language, metadata: metadata(fields) })
     }
 }
 
@@ -96,6 +103,16 @@ fn targets(value: Option<&Value>, limits: &JobLimits) -> Result<Vec<String>, Str
         ));
     }
     Ok(codes)
+}
+
+/// The fields of job data the pipeline does not read, as a JSON object.
+fn metadata(fields: &serde_json::Map<String, Value>) -> String {
+    if fields.keys().all(|key| JOB_FIELDS.contains(&key.as_str())) {
+        return "{}".into();
+    }
+    let rest: serde_json::Map<String, Value> =
+        fields.iter().filter(|(key, _)| !JOB_FIELDS.contains(&key.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    Value::Object(rest).to_string()
 }
 
 /// Whether `data` holds a `\uD800`–`\uDFFF` escape: half of a UTF-16 pair.
@@ -169,6 +186,15 @@ mod tests {
             TranslationJob::parse(r#"{"text":"oi","targetLanguages":["pt_br"],"sourceLanguage":null}"#, &limits())
                 .unwrap();
         assert_eq!(job.target_languages, ["pt-BR"]);
+        assert_eq!(job.metadata, "{}");
+    }
+
+    #[test]
+    fn other_fields_are_metadata() {
+        let data = r#"{"text":"hi","channel":"faker","targetLanguages":["en"],"viewer":{"id":7}}"#;
+        let job = TranslationJob::parse(data, &limits()).unwrap();
+        let metadata: Value = serde_json::from_str(&job.metadata).unwrap();
+        assert_eq!(metadata, serde_json::json!({"channel": "faker", "viewer": {"id": 7}}));
     }
 
     #[test]

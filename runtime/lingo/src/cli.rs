@@ -195,4 +195,7 @@ pub struct DevLlmArgs {
     /// Require `Authorization: Bearer <KEY>` on model requests.
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
+    /// Get a word wrong, as models do with names: FROM becomes TO in every answer (repeat for more).
+    #[arg(long, value_name = "FROM=TO")]
+    pub mistranslate: Vec<String>,
 }

@@ -5,10 +5,12 @@
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod scratch;
 
 pub use http::{Http, HttpClient};
 pub use kv::{Kv, KvStore};
 pub use log::Log;
+pub use scratch::Scratch;
 
 use crate::bindings::lingo::pipeline::types;
 use crate::state::StageState;

@@ -23,7 +23,7 @@ use crate::wall::Wall;
 pub use coalesce::Coalescer;
 pub use lingo_job::TranslationJob;
 pub use report::{Decision, Failure, JobReport, Step};
-use unit::{UnitKey, UnitResult, call_stage};
+use unit::{JobContext, Scratchpad, UnitKey, UnitResult, call_stage};
 
 /// A job that did not complete, with the stage calls made before it stopped.
 #[derive(Debug, Clone)]
@@ -135,13 +135,19 @@ impl Pipeline {
 
     async fn run_stages(&self, job_id: &str, job: &TranslationJob) -> Result<JobReport, JobFailed> {
         let mut steps = Vec::new();
-        let text = match self.pre(job_id, job, &mut steps).await {
-            Ok(text) => text,
+        let (text, scratch) = match self.pre(job_id, job, &mut steps).await {
+            Ok(done) => done,
             Err(failure) => return Err(JobFailed { failure, steps }),
         };
+        let context = Arc::new(JobContext { original: job.text.clone(), metadata: job.metadata.clone(), scratch });
         let job_id: Arc<str> = job_id.into();
         let units = job.target_languages.iter().map(|target| {
-            let key = UnitKey { text: text.clone(), source: job.source_language.clone(), target: target.clone() };
+            let key = UnitKey {
+                text: text.clone(),
+                source: job.source_language.clone(),
+                target: target.clone(),
+                job: context.clone(),
+            };
             let compute = unit::translate(self.inner.clone(), job_id.clone(), key.clone());
             self.inner.units.run(key, compute)
         });
@@ -191,10 +197,12 @@ impl Pipeline {
             source_language: source.map(str::to_string),
             target_language: Some(target.into()),
             translation: None,
+            original: text.into(),
+            metadata: "{}".into(),
         };
         for stage in &self.inner.translate {
             stage
-                .remember("import", &request, translation, "import")
+                .remember("import", &request, (translation, "import"), &mut None)
                 .await
                 .0
                 .map_err(|e| format!("stage `{}`: {e}", stage.name))?;
@@ -202,9 +210,16 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The pre stages, in order, on the source text.
-    async fn pre(&self, job_id: &str, job: &TranslationJob, steps: &mut Vec<Step>) -> Result<String, Failure> {
+    /// The pre stages, in order, on the source text; the text they leave
+    /// and what they kept in scratch.
+    async fn pre(
+        &self,
+        job_id: &str,
+        job: &TranslationJob,
+        steps: &mut Vec<Step>,
+    ) -> Result<(String, Scratchpad), Failure> {
         let mut text = job.text.clone();
+        let mut scratch = Scratchpad::new();
         for stage in &self.inner.pre {
             let request = Request {
                 phase: crate::bindings::Phase::Pre,
@@ -213,15 +228,17 @@ impl Pipeline {
                 source_language: job.source_language.clone(),
                 target_language: None,
                 translation: None,
+                original: job.text.clone(),
+                metadata: job.metadata.clone(),
             };
-            match call_stage(stage, job_id, &request, None, steps).await {
+            match call_stage(stage, job_id, &request, None, &mut scratch, steps).await {
                 Ok(Outcome::Rewritten(new)) => text = new,
                 Ok(_) => {}
                 Err(_) if stage.on_error == OnError::Next => {}
                 Err(failure) => return Err(failure),
             }
         }
-        Ok(text)
+        Ok((text, scratch))
     }
 }
 

@@ -1,6 +1,7 @@
 //! One unit: a text into one target language, through the translate chain,
 //! `remember` and the post stages.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,13 +14,27 @@ use crate::bindings::{self, Outcome, Request, StageError};
 use crate::cpu::StageCpu;
 use crate::stage::{Stage, StageFailure};
 
+/// What each stage kept in `scratch` so far, by stage name.
+pub(super) type Scratchpad = BTreeMap<Arc<str>, Vec<u8>>;
+
 /// What makes two units the same (within one pipeline, so one tenant and
-/// one config version).
+/// one config version): everything a stage of the unit can see.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct UnitKey {
     pub text: String,
     pub source: Option<String>,
     pub target: String,
+    /// What the job shares with all its units.
+    pub job: Arc<JobContext>,
+}
+
+/// What every unit of a job sees the same: the line as sent, the job's
+/// metadata, and what the pre stages kept in `scratch`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct JobContext {
+    pub original: String,
+    pub metadata: String,
+    pub scratch: Scratchpad,
 }
 
 /// A unit's result, shared by every job that asked for it.
@@ -47,12 +62,15 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
         source_language: key.source.clone(),
         target_language: Some(key.target.clone()),
         translation: None,
+        original: key.job.original.clone(),
+        metadata: key.job.metadata.clone(),
     };
+    let mut scratch = key.job.scratch.clone();
     let mut passed = Vec::new();
     let mut errors = Vec::new();
     let mut produced = None;
     for stage in &inner.translate {
-        match call_stage(stage, job_id, &request, Some(&key.target), steps).await {
+        match call_stage(stage, job_id, &request, Some(&key.target), &mut scratch, steps).await {
             Ok(Outcome::Translated(text)) => {
                 produced = Some((text, stage.name.to_string()));
                 break;
@@ -65,11 +83,11 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
     let Some((mut translation, producer)) = produced else {
         return Err(nothing_translated(&key.target, &passed, errors));
     };
-    remember(&passed, job_id, &request, &translation, &producer, steps).await;
+    remember(&passed, job_id, &request, (&translation, &producer), &mut scratch, steps).await;
     request.phase = bindings::Phase::Post;
     for stage in &inner.post {
         request.translation = Some(translation.clone());
-        match call_stage(stage, job_id, &request, Some(&key.target), steps).await {
+        match call_stage(stage, job_id, &request, Some(&key.target), &mut scratch, steps).await {
             Ok(Outcome::Rewritten(text)) => translation = text,
             Ok(_) => {}
             Err(_) if stage.on_error == OnError::Next => {}
@@ -80,19 +98,25 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
 }
 
 /// Calls a stage, retrying in-process when its `on_error` says so, and
-/// records every call in `steps`.
+/// records every call in `steps`; what a successful call left in scratch
+/// goes into `scratchpad`.
 pub(super) async fn call_stage(
     stage: &Stage,
     job_id: &str,
     request: &Request,
     target: Option<&str>,
+    scratchpad: &mut Scratchpad,
     steps: &mut Vec<Step>,
 ) -> Result<Outcome, Failure> {
     let attempts = if stage.on_error == OnError::Retry { 1 + stage.retries } else { 1 };
     let mut attempt = 0;
     loop {
         let started = Instant::now();
-        let (result, cpu) = stage.process(job_id, request).await;
+        let mut scratch = scratchpad.get(&stage.name).cloned();
+        let (result, cpu) = stage.process(job_id, request, &mut scratch).await;
+        if result.is_ok() {
+            keep(scratchpad, stage, scratch);
+        }
         let (decision, output) = match &result {
             Ok(Outcome::Translated(text)) => (Decision::Translated, Some(text.clone())),
             Ok(Outcome::Rewritten(text)) => (Decision::Rewritten, Some(text.clone())),
@@ -113,25 +137,41 @@ pub(super) async fn call_stage(
     }
 }
 
+/// Tells each stage that passed what `produced` (translation, producer),
+/// all at once; a failure is logged and does not fail the unit.
 async fn remember(
     passed: &[&Stage],
     job_id: &str,
     request: &Request,
-    translation: &str,
-    producer: &str,
+    produced: (&str, &str),
+    scratchpad: &mut Scratchpad,
     steps: &mut Vec<Step>,
 ) {
     let target = request.target_language.as_deref();
-    let calls = passed.iter().map(|stage| async move {
-        let started = Instant::now();
-        let (result, cpu) = stage.remember(job_id, request, translation, producer).await;
-        if let Err(failure) = &result {
-            tracing::warn!(job.id = job_id, stage = &*stage.name, cause = %failure, "remember failed");
+    let calls = passed.iter().map(|stage| {
+        let mut scratch = scratchpad.get(&stage.name).cloned();
+        async move {
+            let started = Instant::now();
+            let (result, cpu) = stage.remember(job_id, request, produced, &mut scratch).await;
+            if let Err(failure) = &result {
+                tracing::warn!(job.id = job_id, stage = &*stage.name, cause = %failure, "remember failed");
+            }
+            let decision = result.map_or_else(|f| Decision::Error(f.to_string()), |_| Decision::Remembered);
+            (step(stage, Phase::Translate, target, decision, started.elapsed(), cpu), scratch)
         }
-        let decision = result.map_or_else(|f| Decision::Error(f.to_string()), |_| Decision::Remembered);
-        step(stage, Phase::Translate, target, decision, started.elapsed(), cpu)
     });
-    steps.extend(join_all(calls).await);
+    for ((step, scratch), stage) in join_all(calls).await.into_iter().zip(passed) {
+        keep(scratchpad, stage, scratch);
+        steps.push(step);
+    }
+}
+
+/// Records what `stage` left in scratch (a failed call leaves what it found).
+fn keep(scratchpad: &mut Scratchpad, stage: &Stage, scratch: Option<Vec<u8>>) {
+    match scratch {
+        Some(value) => scratchpad.insert(stage.name.clone(), value),
+        None => scratchpad.remove(&stage.name),
+    };
 }
 
 fn step(

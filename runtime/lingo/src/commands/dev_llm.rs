@@ -18,6 +18,14 @@ pub async fn serve(args: DevLlmArgs) -> anyhow::Result<ExitCode> {
         reasoning,
         reasoning_tokens: args.reasoning_tokens,
         retry_after_date: args.retry_after_date,
+        mistranslate: args
+            .mistranslate
+            .iter()
+            .map(|pair| match pair.split_once('=') {
+                Some((from, to)) if !from.is_empty() => Ok((from.to_string(), to.to_string())),
+                _ => Err(anyhow::anyhow!("--mistranslate: `{pair}` is not FROM=TO")),
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     let options = DevLlmOptions {
         latency: args.latency,
