@@ -33,6 +33,7 @@ const RUST: &[(&str, &str)] = &[
     ("sdk/src/log.rs", include_str!("../../../../plugins/sdk/src/log.rs")),
     ("sdk/src/prompt.rs", include_str!("../../../../plugins/sdk/src/prompt.rs")),
     ("sdk/src/reply.rs", include_str!("../../../../plugins/sdk/src/reply.rs")),
+    ("sdk/src/scratch.rs", include_str!("../../../../plugins/sdk/src/scratch.rs")),
     ("sdk/wit/pipeline.wit", WIT),
 ];
 
@@ -167,6 +168,8 @@ fn sdk_for_project(path: &str, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn args(name: &str, lang: Lang) -> NewStageArgs {
@@ -191,6 +194,27 @@ mod tests {
         assert!(sdk.contains("path: \"wit\""), "the SDK must read sdk/wit");
         let wit = &files.iter().find(|(path, _)| *path == "sdk/wit/pipeline.wit").unwrap().1;
         assert!(wit.contains(&format!("package {CONTRACT};")), "the WIT is the contract this lingo speaks");
+    }
+
+    #[test]
+    fn the_written_sdk_has_every_module_of_the_sdk() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/sdk/src");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            let path = format!("sdk/src/{name}");
+            assert!(RUST.iter().any(|(p, _)| *p == path), "{path} is not written by `lingo new stage`");
+        }
+    }
+
+    #[test]
+    fn the_typescript_sdk_imports_the_contract_this_lingo_speaks() {
+        let version = CONTRACT.split_once('@').unwrap().1;
+        for (path, text) in TS {
+            for (at, _) in text.match_indices("'lingo:pipeline/") {
+                let import = &text[at + 1..][..text[at + 1..].find('\'').unwrap()];
+                assert!(import.ends_with(&format!("@{version}")), "{path}: `{import}` is not `@{version}`");
+            }
+        }
     }
 
     #[test]

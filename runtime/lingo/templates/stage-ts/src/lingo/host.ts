@@ -1,10 +1,12 @@
 // The host's imports, the only way a stage reaches the world: `http` to the
-// stage's `allowed_hosts`, `kv` in its own namespace, and `log`. These
-// modules exist only inside lingo, so keep them out of what tests import.
+// stage's `allowed_hosts`, `kv` in its own namespace, `log`, and `scratch`
+// from one phase of a unit to a later one. These modules exist only inside
+// lingo, so keep them out of what tests import.
 
-import { send as sendRaw } from 'lingo:pipeline/http@0.1.0';
-import { get, set, delete as remove } from 'lingo:pipeline/kv@0.1.0';
-import { write } from 'lingo:pipeline/log@0.1.0';
+import { send as sendRaw } from 'lingo:pipeline/http@0.2.0';
+import { get, set, delete as remove } from 'lingo:pipeline/kv@0.2.0';
+import { write } from 'lingo:pipeline/log@0.2.0';
+import * as scratchRaw from 'lingo:pipeline/scratch@0.2.0';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -45,4 +47,20 @@ export const log = {
   info: (message: string) => write('info', message),
   warn: (message: string) => write('warn', message),
   error: (message: string) => write('error', message),
+};
+
+/**
+ * What this stage keeps from one phase of a unit to a later phase of the
+ * same unit (a `pre` call's placeholders, read back in `post`), as JSON. A
+ * `pre` call's value starts every unit of its job; it is kept only when the
+ * call succeeds, and `store` throws past `limits.max_scratch_bytes`.
+ */
+export const scratch = {
+  load<T>(): T | undefined {
+    const value = scratchRaw.get();
+    return value === undefined ? undefined : (JSON.parse(decoder.decode(value)) as T);
+  },
+  store(value: unknown): void {
+    scratchRaw.set(encoder.encode(JSON.stringify(value)));
+  },
 };

@@ -15,6 +15,16 @@ export interface Request {
   targetLanguage?: string;
   /** The translation so far: set in the `post` phase. */
   translation?: string;
+  /** The chat line as the producer sent it, before any `pre` stage. */
+  original: string;
+  /** The job data's other fields (`channel`, ...) as JSON text; read them with `meta`. */
+  metadata: string;
+}
+
+/** The job's metadata field `key` (`channel`, ...), or `undefined`. */
+export function meta(request: Request, key: string): unknown {
+  const fields = JSON.parse(request.metadata || '{}') as Record<string, unknown>;
+  return fields[key];
 }
 
 /** What a stage decided, as the WIT's `outcome` variant. */
