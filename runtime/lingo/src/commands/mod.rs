@@ -9,6 +9,7 @@ mod gateway;
 mod new_stage;
 mod run;
 mod try_line;
+mod wit_ts;
 
 use std::process::ExitCode;
 

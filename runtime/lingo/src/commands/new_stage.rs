@@ -48,7 +48,6 @@ const TS: &[(&str, &str)] = &[
     ("src/terms.test.ts", include_str!("../../templates/stage-ts/src/terms.test.ts")),
     ("src/lingo/index.ts", include_str!("../../templates/stage-ts/src/lingo/index.ts")),
     ("src/lingo/host.ts", include_str!("../../templates/stage-ts/src/lingo/host.ts")),
-    ("src/lingo/wit.d.ts", include_str!("../../templates/stage-ts/src/lingo/wit.d.ts")),
     ("wit/pipeline.wit", WIT),
 ];
 
@@ -128,6 +127,10 @@ impl Project {
         let mut files: Vec<(&'static str, String)> =
             template.iter().map(|(path, text)| (*path, self.fill(&sdk_for_project(path, text)))).collect();
         files.push(("pipeline.toml", self.fill(PIPELINE)));
+        if self.lang == Lang::Ts {
+            let types = super::wit_ts::declarations(WIT).expect("the WIT this binary carries parses");
+            files.push(("src/lingo/wit.d.ts", types));
+        }
         files
     }
 
@@ -137,6 +140,7 @@ impl Project {
             .replace("{{phase}}", self.phase)
             .replace("{{wasm}}", &self.wasm())
             .replace("{{contract}}", CONTRACT)
+            .replace("{{contract_version}}", CONTRACT.split_once('@').map_or("", |(_, version)| version))
     }
 
     fn next_steps(&self) -> Vec<String> {
@@ -209,7 +213,7 @@ mod tests {
     #[test]
     fn the_typescript_sdk_imports_the_contract_this_lingo_speaks() {
         let version = CONTRACT.split_once('@').unwrap().1;
-        for (path, text) in TS {
+        for (path, text) in Project::new(&args("x", Lang::Ts)).unwrap().files() {
             for (at, _) in text.match_indices("'lingo:pipeline/") {
                 let import = &text[at + 1..][..text[at + 1..].find('\'').unwrap()];
                 assert!(import.ends_with(&format!("@{version}")), "{path}: `{import}` is not `@{version}`");

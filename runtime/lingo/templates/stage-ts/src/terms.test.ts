@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { replaceTerms } from './terms.js';
-import { exportStage, StageError, pass } from './lingo/index.js';
+import { exportStage, StageError, meta, pass, request as requestFor } from './lingo/index.js';
 
 test('replaces every term', () => {
   assert.equal(replaceTerms('gg wp gg', { gg: 'good game' }), 'good game wp good game');
@@ -18,7 +18,7 @@ test('a thrown error reaches lingo as the stage error, with its message', () => 
       throw new Error('no translation for this line');
     },
   });
-  const request = { phase: 'translate' as const, jobId: '1', text: 'x' };
+  const request = requestFor('translate', 'x');
   assert.throws(() => stage.process('{}', request), (e) => JSON.stringify(e) === '{"tag":"fatal","val":"no translation for this line"}');
   const limited = exportStage<{}>({
     process() {
@@ -27,4 +27,10 @@ test('a thrown error reaches lingo as the stage error, with its message', () => 
   });
   assert.throws(() => limited.process('{}', request), (e: any) => e.tag === 'rate-limited' && e.val.retryAfterMs === 1500n);
   assert.deepEqual(exportStage<{}>({ process: () => pass() }).process('{}', request), { tag: 'pass' });
+});
+
+test('metadata reads the job data\'s other fields', () => {
+  const request = requestFor('pre', 'hi', { metadata: '{"channel":"lck"}' });
+  assert.equal(meta(request, 'channel'), 'lck');
+  assert.equal(meta(request, 'streamer'), undefined);
 });

@@ -3,10 +3,10 @@
 // from one phase of a unit to a later one. These modules exist only inside
 // lingo, so keep them out of what tests import.
 
-import { send as sendRaw } from 'lingo:pipeline/http@0.2.0';
-import { get, set, delete as remove } from 'lingo:pipeline/kv@0.2.0';
-import { write } from 'lingo:pipeline/log@0.2.0';
-import * as scratchRaw from 'lingo:pipeline/scratch@0.2.0';
+import { send as sendRaw } from 'lingo:pipeline/http@{{contract_version}}';
+import { get, set, delete as remove } from 'lingo:pipeline/kv@{{contract_version}}';
+import { write } from 'lingo:pipeline/log@{{contract_version}}';
+import * as scratchRaw from 'lingo:pipeline/scratch@{{contract_version}}';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -2,23 +2,15 @@
 // contract `{{contract}}` (wit/pipeline.wit). Pure: it imports nothing from
 // the host, so tests run it under Node. The host's imports are in `host.ts`.
 
-/** When a stage runs: before translation, as the translator, or after it. */
-export type Phase = 'pre' | 'translate' | 'post';
+// The contract's types, generated from the WIT into `wit.d.ts`; a type-only
+// import, so nothing of the host is loaded at run time.
+import type { Outcome, Phase, Request, StageError as StageErrorValue } from 'lingo:pipeline/types@{{contract_version}}';
 
-/** One call's request, as the WIT's `request` record. */
-export interface Request {
-  phase: Phase;
-  jobId: string;
-  /** The chat line (after the `pre` stages' rewrites). */
-  text: string;
-  sourceLanguage?: string;
-  targetLanguage?: string;
-  /** The translation so far: set in the `post` phase. */
-  translation?: string;
-  /** The chat line as the producer sent it, before any `pre` stage. */
-  original: string;
-  /** The job data's other fields (`channel`, ...) as JSON text; read them with `meta`. */
-  metadata: string;
+export type { Outcome, Phase, Request, StageErrorValue };
+
+/** A request in `phase` for `text`, as a test makes one; set more fields after. */
+export function request(phase: Phase, text: string, fields: Partial<Request> = {}): Request {
+  return { phase, jobId: 'test', text, original: text, metadata: '{}', ...fields };
 }
 
 /** The job's metadata field `key` (`channel`, ...), or `undefined`. */
@@ -27,18 +19,9 @@ export function meta(request: Request, key: string): unknown {
   return fields[key];
 }
 
-/** What a stage decided, as the WIT's `outcome` variant. */
-export type Outcome = { tag: 'translated'; val: string } | { tag: 'rewritten'; val: string } | { tag: 'pass' };
-
 export const translated = (text: string): Outcome => ({ tag: 'translated', val: text });
 export const rewritten = (text: string): Outcome => ({ tag: 'rewritten', val: text });
 export const pass = (): Outcome => ({ tag: 'pass' });
-
-/** The WIT's `stage-error`, as lingo receives it. */
-export type StageErrorValue =
-  | { tag: 'retryable'; val: string }
-  | { tag: 'fatal'; val: string }
-  | { tag: 'rate-limited'; val: { message: string; retryAfterMs: bigint } };
 
 /**
  * Throw one to fail the call the way you mean: `retryable` (lingo retries
