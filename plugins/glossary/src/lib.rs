@@ -76,7 +76,9 @@ impl Config {
     fn rendering(&self, request: &Request, term: &str, language: &str) -> Option<&str> {
         let language = language.split(['-', '_']).next().unwrap_or(language);
         let channel = request.meta_str(&self.channel_field).and_then(|name| self.channels.get(&name));
-        channel.and_then(|c| rendering_in(&c.terms, term, language)).or_else(|| rendering_in(&self.terms, term, language))
+        channel
+            .and_then(|c| rendering_in(&c.terms, term, language))
+            .or_else(|| rendering_in(&self.terms, term, language))
     }
 }
 
@@ -96,7 +98,8 @@ impl Stage for Glossary {
             let at = move |what: &str| format!("channels.{name}.{what}");
             c.keep.iter().map(move |t| (at("keep"), t)).chain(c.terms.keys().map(move |t| (at("terms"), t)))
         });
-        let own = config.keep.iter().map(|t| ("keep".to_string(), t)).chain(config.terms.keys().map(|t| ("terms".into(), t)));
+        let own =
+            config.keep.iter().map(|t| ("keep".to_string(), t)).chain(config.terms.keys().map(|t| ("terms".into(), t)));
         match own.chain(channels).find(|(_, term)| term.trim().is_empty() || term.contains(['⟦', '⟧'])) {
             Some((at, term)) => Err(format!("{at}: `{term}` cannot be a term (empty, or holds a ⟦ ⟧ marker)")),
             None => Ok(()),

@@ -19,7 +19,9 @@ pub enum PluginError {
     #[error("`{plugin}` is not a WebAssembly component: {reason}")]
     Invalid { plugin: String, reason: String },
     /// Built against a version of `lingo:pipeline` this host does not run.
-    #[error("`{plugin}` was built for `{found}`, but this lingo implements `{CONTRACT}` (and runs stages built for `lingo:pipeline@0.1.0`)")]
+    #[error(
+        "`{plugin}` was built for `{found}`, but this lingo implements `{CONTRACT}` (and runs stages built for `lingo:pipeline@0.1.0`)"
+    )]
     Contract { plugin: String, found: String },
     /// A component, but not a stage (wrong exports, unknown imports).
     #[error("`{plugin}` is not a lingo stage: {reason}")]

@@ -88,8 +88,12 @@ async fn stand_in_with(options: DevLlmOptions) -> DevLlm {
 }
 
 async fn run(pipeline: &Pipeline, text: &str) -> Result<JobReport, JobFailed> {
-    let job =
-        TranslationJob { text: text.into(), target_languages: vec!["de".into()], source_language: Some("en".into()), metadata: "{}".into() };
+    let job = TranslationJob {
+        text: text.into(),
+        target_languages: vec!["de".into()],
+        source_language: Some("en".into()),
+        metadata: "{}".into(),
+    };
     pipeline.run("1", &job).await
 }
 

@@ -60,14 +60,8 @@ async fn scratch_carries_from_pre_to_post_of_each_unit_and_no_further() {
     let report = run(&pipeline, data).await.unwrap_or_else(|f| panic!("{}", f.failure.message()));
     // Each unit sees what pre kept, then only what its own translate call kept.
     let meta = r#"{"channel":"lck","viewer":{"id":7}}"#;
-    assert_eq!(
-        report.translations["en"],
-        format!("hi <pre 1> | pre(hi <pre 1>) translate(en) post | hi | {meta}")
-    );
-    assert_eq!(
-        report.translations["ja"],
-        format!("hi <pre 1> | pre(hi <pre 1>) translate(ja) post | hi | {meta}")
-    );
+    assert_eq!(report.translations["en"], format!("hi <pre 1> | pre(hi <pre 1>) translate(en) post | hi | {meta}"));
+    assert_eq!(report.translations["ja"], format!("hi <pre 1> | pre(hi <pre 1>) translate(ja) post | hi | {meta}"));
     // The next job starts with nothing kept, and no metadata.
     let report = run(&pipeline, r#"{"text":"bye","targetLanguages":["en"]}"#).await.unwrap();
     let shown = &report.translations["en"];

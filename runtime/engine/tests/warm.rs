@@ -35,7 +35,12 @@ async fn counter(tenant: &str, extra: &str, services: &Services) -> Pipeline {
 
 /// What the counting stage answers for `text`, or its failure.
 async fn count(pipeline: &Pipeline, text: &str) -> Result<u32, String> {
-    let job = TranslationJob { text: text.into(), target_languages: vec!["en".into()], source_language: None, metadata: "{}".into() };
+    let job = TranslationJob {
+        text: text.into(),
+        target_languages: vec!["en".into()],
+        source_language: None,
+        metadata: "{}".into(),
+    };
     match pipeline.run("1", &job).await {
         Ok(report) => Ok(report.translations["en"].parse().unwrap()),
         Err(failed) => Err(failed.failure.message().to_string()),
@@ -107,7 +112,12 @@ async fn one_stage_in_every_phase_is_one_stage() {
         [lingo_config::Phase::Pre, lingo_config::Phase::Translate, lingo_config::Phase::Post]
     );
     let pipeline = Pipeline::load(&config, "acme", &services, &Plugins::default()).await.unwrap();
-    let job = TranslationJob { text: "hi".into(), target_languages: vec!["en".into()], source_language: None, metadata: "{}".into() };
+    let job = TranslationJob {
+        text: "hi".into(),
+        target_languages: vec!["en".into()],
+        source_language: None,
+        metadata: "{}".into(),
+    };
     let report = pipeline.run("1", &job).await.unwrap_or_else(|failed| panic!("{}", failed.failure.message()));
     assert_eq!(report.translations["en"], "hi <pre 1> <translate 2> <post 3>");
     assert_eq!(report.providers["en"], "mark");

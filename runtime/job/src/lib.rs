@@ -110,8 +110,11 @@ fn metadata(fields: &serde_json::Map<String, Value>) -> String {
     if fields.keys().all(|key| JOB_FIELDS.contains(&key.as_str())) {
         return "{}".into();
     }
-    let rest: serde_json::Map<String, Value> =
-        fields.iter().filter(|(key, _)| !JOB_FIELDS.contains(&key.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let rest: serde_json::Map<String, Value> = fields
+        .iter()
+        .filter(|(key, _)| !JOB_FIELDS.contains(&key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Value::Object(rest).to_string()
 }
 
@@ -123,6 +126,13 @@ fn has_surrogate_escape(data: &str) -> bool {
             && w[2].eq_ignore_ascii_case(&b'd')
             && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
     })
+}
+
+/// A language code in its normal case (`pt_br` → `pt-BR`), or `None` when
+/// `code` is not one: for languages that come from elsewhere than job data
+/// (a stage that detects the line's language).
+pub fn normal_language(code: &str) -> Option<String> {
+    language(code, "language").ok()
 }
 
 /// Checks a BCP 47-style code (`en`, `pt-BR`, `zh-Hans`) and normalises its case.

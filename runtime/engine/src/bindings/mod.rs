@@ -87,7 +87,11 @@ pub(crate) enum Exports {
 }
 
 impl Exports {
-    pub async fn call_init(&self, store: impl AsContextMut<Data = StageState>, config: &str) -> wasmtime::Result<Result<(), String>> {
+    pub async fn call_init(
+        &self,
+        store: impl AsContextMut<Data = StageState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), String>> {
         match self {
             Exports::V0_1(stage) => stage.call_init(store, config).await,
             Exports::V0_2(stage) => stage.call_init(store, config).await,

@@ -84,7 +84,12 @@ impl kv::Host for StageState {
         Ok(current::kv::Host::get(self, key).await?.map_err(kv_error))
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>, ttl: Option<u64>) -> wasmtime::Result<Result<(), kv::KvError>> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl: Option<u64>,
+    ) -> wasmtime::Result<Result<(), kv::KvError>> {
         Ok(current::kv::Host::set(self, key, value, ttl).await?.map_err(kv_error))
     }
 

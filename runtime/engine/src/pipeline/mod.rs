@@ -135,26 +135,22 @@ impl Pipeline {
 
     async fn run_stages(&self, job_id: &str, job: &TranslationJob) -> Result<JobReport, JobFailed> {
         let mut steps = Vec::new();
-        let (text, scratch) = match self.pre(job_id, job, &mut steps).await {
-            Ok(done) => done,
+        let Prepared { text, source, scratch } = match self.pre(job_id, job, &mut steps).await {
+            Ok(prepared) => prepared,
             Err(failure) => return Err(JobFailed { failure, steps }),
         };
         let context = Arc::new(JobContext { original: job.text.clone(), metadata: job.metadata.clone(), scratch });
         let job_id: Arc<str> = job_id.into();
         let units = job.target_languages.iter().map(|target| {
-            let key = UnitKey {
-                text: text.clone(),
-                source: job.source_language.clone(),
-                target: target.clone(),
-                job: context.clone(),
-            };
+            let key =
+                UnitKey { text: text.clone(), source: source.clone(), target: target.clone(), job: context.clone() };
             let compute = unit::translate(self.inner.clone(), job_id.clone(), key.clone());
             self.inner.units.run(key, compute)
         });
         let results = join_all(units).await;
         let mut report = JobReport {
             translations: Default::default(),
-            source_language: job.source_language.clone(),
+            source_language: source,
             providers: Default::default(),
             steps,
             coalesced: 0,
@@ -210,22 +206,17 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The pre stages, in order, on the source text; the text they leave
-    /// and what they kept in scratch.
-    async fn pre(
-        &self,
-        job_id: &str,
-        job: &TranslationJob,
-        steps: &mut Vec<Step>,
-    ) -> Result<(String, Scratchpad), Failure> {
+    /// The pre stages, in order, on the source text.
+    async fn pre(&self, job_id: &str, job: &TranslationJob, steps: &mut Vec<Step>) -> Result<Prepared, Failure> {
         let mut text = job.text.clone();
+        let mut source = job.source_language.clone();
         let mut scratch = Scratchpad::new();
         for stage in &self.inner.pre {
             let request = Request {
                 phase: crate::bindings::Phase::Pre,
                 job_id: job_id.into(),
                 text: text.clone(),
-                source_language: job.source_language.clone(),
+                source_language: source.clone(),
                 target_language: None,
                 translation: None,
                 original: job.text.clone(),
@@ -233,13 +224,31 @@ impl Pipeline {
             };
             match call_stage(stage, job_id, &request, None, &mut scratch, steps).await {
                 Ok(Outcome::Rewritten(new)) => text = new,
+                Ok(Outcome::Detected(language)) => match lingo_job::normal_language(&language) {
+                    Some(code) => source = Some(code),
+                    None => tracing::warn!(
+                        job.id = job_id,
+                        stage = &*stage.name,
+                        "detected `{language}`, not a language code"
+                    ),
+                },
                 Ok(_) => {}
                 Err(_) if stage.on_error == OnError::Next => {}
                 Err(failure) => return Err(failure),
             }
         }
-        Ok((text, scratch))
+        Ok(Prepared { text, source, scratch })
     }
+}
+
+/// What the pre stages left for the units.
+struct Prepared {
+    /// The line as rewritten.
+    text: String,
+    /// Its language: given by the producer, or detected.
+    source: Option<String>,
+    /// What each pre stage kept in scratch.
+    scratch: Scratchpad,
 }
 
 /// Why a stage did not load: the key of its table at fault, what went

@@ -16,7 +16,8 @@ pub struct JobReport {
     pub translations: BTreeMap<String, String>,
     /// The source language, when known.
     pub source_language: Option<String>,
-    /// The stage that produced each translation.
+    /// The stage that produced each translation; `stage:reason` when a
+    /// stage kept the line as it was (`detect:same-language`).
     pub providers: BTreeMap<String, String>,
     /// Every stage call the job made, in order per unit; a unit that joined
     /// an identical one in flight made none.
@@ -69,6 +70,8 @@ impl Step {
         let ms = self.elapsed.as_secs_f64() * 1000.0;
         let detail = match &self.decision {
             Decision::Error(message) => format!("  {message}"),
+            Decision::Detected(language) => format!("  {language}"),
+            Decision::Kept(why) => format!("  {why}"),
             _ => String::new(),
         };
         let target = self.target.as_deref().unwrap_or("-");
@@ -89,6 +92,10 @@ pub enum Decision {
     Error(String),
     /// Stored a translation in `remember`.
     Remembered,
+    /// Found the line's language (pre).
+    Detected(String),
+    /// Kept the line as its own translation, with the reason (translate).
+    Kept(String),
 }
 
 impl Decision {
@@ -100,6 +107,8 @@ impl Decision {
             Decision::Passed => "passed",
             Decision::Error(_) => "error",
             Decision::Remembered => "remembered",
+            Decision::Detected(_) => "detected",
+            Decision::Kept(_) => "kept",
         }
     }
 }

@@ -75,6 +75,12 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
                 produced = Some((text, stage.name.to_string()));
                 break;
             }
+            // Nothing to translate: nothing worth remembering either.
+            Ok(Outcome::Kept(why)) => {
+                produced = Some((request.text.clone(), format!("{}:{why}", stage.name)));
+                passed.clear();
+                break;
+            }
             Ok(_) => passed.push(stage.as_ref()),
             Err(failure) if stage.on_error == OnError::Next => errors.push(failure),
             Err(failure) => return Err(failure),
@@ -121,6 +127,8 @@ pub(super) async fn call_stage(
             Ok(Outcome::Translated(text)) => (Decision::Translated, Some(text.clone())),
             Ok(Outcome::Rewritten(text)) => (Decision::Rewritten, Some(text.clone())),
             Ok(Outcome::Pass) => (Decision::Passed, None),
+            Ok(Outcome::Detected(language)) => (Decision::Detected(language.clone()), None),
+            Ok(Outcome::Kept(why)) => (Decision::Kept(why.clone()), Some(request.text.clone())),
             Err(failure) => (Decision::Error(failure.to_string()), None),
         };
         let phase = phase_of(request.phase);

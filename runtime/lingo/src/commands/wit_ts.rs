@@ -37,7 +37,12 @@ pub fn declarations(wit: &str) -> anyhow::Result<String> {
     }
     for id in interfaces {
         let interface = &resolve.interfaces[id];
-        let module = format!("{}/{}@{}", name.namespace.clone() + ":" + &name.name, interface.name.as_deref().unwrap_or_default(), name.version.as_ref().map(|v| v.to_string()).unwrap_or_default());
+        let module = format!(
+            "{}/{}@{}",
+            name.namespace.clone() + ":" + &name.name,
+            interface.name.as_deref().unwrap_or_default(),
+            name.version.as_ref().map(|v| v.to_string()).unwrap_or_default()
+        );
         writeln!(out, "\ndeclare module '{module}' {{")?;
         for (type_name, &ty) in &interface.types {
             docs(&mut out, &resolve.types[ty].docs);
@@ -67,7 +72,11 @@ pub fn declarations(wit: &str) -> anyhow::Result<String> {
             let result = function.result.as_ref().map_or("void".to_string(), |ty| returned(&resolve, ty));
             let name = camel(function_name);
             if is_reserved(&name) {
-                writeln!(out, "  function {name}_({}): {result};\n  export {{ {name}_ as {name} }};", params.join(", "))?;
+                writeln!(
+                    out,
+                    "  function {name}_({}): {result};\n  export {{ {name}_ as {name} }};",
+                    params.join(", ")
+                )?;
             } else {
                 writeln!(out, "  export function {name}({}): {result};", params.join(", "))?;
             }
@@ -182,7 +191,10 @@ mod tests {
         let text = declarations(WIT).unwrap();
         let version = lingo_engine::bindings::CONTRACT.split_once('@').unwrap().1;
         for module in ["types", "http", "kv", "log", "scratch"] {
-            assert!(text.contains(&format!("declare module 'lingo:pipeline/{module}@{version}' {{")), "{module}\n{text}");
+            assert!(
+                text.contains(&format!("declare module 'lingo:pipeline/{module}@{version}' {{")),
+                "{module}\n{text}"
+            );
         }
         assert!(text.contains("export type Phase = 'pre' | 'translate' | 'post';"), "{text}");
         assert!(text.contains("sourceLanguage?: string;"), "{text}");
