@@ -42,8 +42,8 @@ pub async fn translate(
         )));
     }
     let job = TranslationJob::from_value(&request, &tenant.limits).map_err(ApiError::bad_request)?;
-    let data =
-        json!({ "text": job.text, "targetLanguages": job.target_languages, "sourceLanguage": job.source_language });
+    // Checked and normalised, with the request's other fields as the job's metadata.
+    let data = job.data();
     let id = tenant.producer.add(&data).await.map_err(ApiError::queue_unavailable)?;
     match tenant.producer.wait(&id, gateway.queue_timeout).await.map_err(ApiError::queue_unavailable)? {
         Some(Finished::Completed(mut value)) => {

@@ -37,6 +37,19 @@ impl TranslationJob {
         Self::from_value(&value, limits)
     }
 
+    /// The job as data to queue: its checked fields, normalised, and its
+    /// metadata fields as they came.
+    pub fn data(&self) -> Value {
+        let mut data = match serde_json::from_str(&self.metadata) {
+            Ok(Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
+        data.insert("text".into(), self.text.clone().into());
+        data.insert("targetLanguages".into(), self.target_languages.clone().into());
+        data.insert("sourceLanguage".into(), self.source_language.clone().into());
+        Value::Object(data)
+    }
+
     /// Checks already-parsed job data.
     pub fn from_value(value: &Value, limits: &JobLimits) -> Result<Self, String> {
         let Value::Object(fields) = value else {
@@ -205,6 +218,8 @@ mod tests {
         let job = TranslationJob::parse(data, &limits()).unwrap();
         let metadata: Value = serde_json::from_str(&job.metadata).unwrap();
         assert_eq!(metadata, serde_json::json!({"channel": "faker", "viewer": {"id": 7}}));
+        let again = TranslationJob::from_value(&job.data(), &limits()).unwrap();
+        assert_eq!(again, job, "the data to queue reads back as the same job");
     }
 
     #[test]

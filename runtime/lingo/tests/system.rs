@@ -197,6 +197,16 @@ async fn gateway_serves_the_seed_load_test_and_reports_bad_requests() {
         assert!(body["jobId"].is_string(), "{body}");
     }
 
+    // A request's other fields go on to the job as its metadata, for the stages.
+    let body = serde_json::json!({ "text": "gg", "targetLanguages": ["en"], "channel": "lck" });
+    let answer: serde_json::Value = client.post(&url).json(&body).send().await.unwrap().json().await.unwrap();
+    let id = answer["jobId"].as_str().expect("a job id");
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let data: String =
+        redis::cmd("HGET").arg(format!("bull:translation-jobs:{id}")).arg("data").query(&mut conn).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["channel"], "lck", "{data}");
+
     // Bad bodies: each its 4xx, with a message naming the problem.
     let cases: [(Option<&str>, String, u16, &str); 6] = [
         (None, "{\"text\":\"hi\",\"targetLanguages\":[\"en\"]}".into(), 415, "Content-Type: application/json"),

@@ -1,10 +1,10 @@
 //! `lingo demo`: the whole system in one command. Starts what is missing —
 //! a `redis-server` in a temp dir, the stand-in LLM server (unless
 //! `VLLM_URL`/`OLLAMA_URL` answer), a worker and a gateway — sends a burst of
-//! realistic chat through the gateway, prints what came back and a summary,
+//! realistic chat (`lingo_chat`) through the gateway, prints what came back
+//! and a summary with the LLM calls the `detect` and `cache` stages saved,
 //! and stops everything it started.
 
-mod chat;
 mod report;
 mod system;
 
@@ -25,7 +25,8 @@ const IN_FLIGHT: usize = 64;
 pub async fn demo(keep_running: bool) -> anyhow::Result<ExitCode> {
     let system = System::start().await?;
     eprintln!("{}", system.describe());
-    let burst = chat::burst(LINES);
+    // The same burst every run.
+    let burst = lingo_chat::corpus(LINES, 7);
     let bar = ProgressBar::new(burst.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} chat lines {bar:40} {pos}/{len} {elapsed_precise} {msg}")
             .expect("valid template"),
@@ -34,10 +35,10 @@ pub async fn demo(keep_running: bool) -> anyhow::Result<ExitCode> {
     let url = system.translate_url();
     let started = Instant::now();
     let outcomes: Vec<Outcome> = futures::stream::iter(burst)
-        .map(|(text, targets)| {
+        .map(|line| {
             let (client, url, bar) = (client.clone(), url.clone(), bar.clone());
             async move {
-                let outcome = report::send(&client, &url, text, targets).await;
+                let outcome = report::send(&client, &url, line).await;
                 bar.inc(1);
                 outcome
             }

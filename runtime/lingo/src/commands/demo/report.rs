@@ -17,11 +17,19 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.status == 200
     }
+
+    /// Whether a stage kept the line for every language (`detect:laughter`).
+    fn kept_whole(&self) -> bool {
+        let providers = self.body["providers"].as_object();
+        providers.is_some_and(|p| p.values().all(|v| v.as_str().is_some_and(|v| v.contains(':'))))
+    }
 }
 
-pub async fn send(client: &reqwest::Client, url: &str, text: String, targets: Vec<&str>) -> Outcome {
+/// Sends `line` to every language of the audience, with its channel.
+pub async fn send(client: &reqwest::Client, url: &str, line: lingo_chat::Line) -> Outcome {
     let started = Instant::now();
-    let body = json!({ "text": text, "targetLanguages": targets });
+    let text = line.text;
+    let body = json!({ "text": text, "targetLanguages": lingo_chat::AUDIENCE, "channel": line.channel });
     let (status, body) = match client.post(url).json(&body).send().await {
         Ok(response) => (response.status().as_u16(), response.json().await.unwrap_or(Value::Null)),
         Err(err) => (0, json!({ "error": { "message": err.to_string() } })),
@@ -33,7 +41,10 @@ pub async fn send(client: &reqwest::Client, url: &str, text: String, targets: Ve
 pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>) {
     println!("\nA sample of the chat and its translations:\n");
     let mut seen = std::collections::HashSet::new();
-    for outcome in outcomes.iter().filter(|o| seen.insert(o.text.clone())).take(10) {
+    let distinct: Vec<&Outcome> = outcomes.iter().filter(|o| seen.insert(o.text.clone())).collect();
+    // Mostly lines a model translated, then a few it was never asked about.
+    let (kept, translated): (Vec<&Outcome>, Vec<&Outcome>) = distinct.into_iter().partition(|o| o.kept_whole());
+    for outcome in translated.into_iter().take(7).chain(kept.into_iter().take(3)) {
         println!("  {}", outcome.text);
         match outcome.body["translations"].as_object() {
             Some(translations) => {
@@ -59,6 +70,9 @@ pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>)
     }
     let units: usize = providers.values().sum();
     let cached = providers.get("cache").copied().unwrap_or(0);
+    // A stage that kept the line says why: `detect:laughter`.
+    let kept: Vec<(&str, usize)> = providers.iter().filter_map(|(p, n)| Some((p.split_once(':')?.1, *n))).collect();
+    let kept_total: usize = kept.iter().map(|(_, n)| n).sum();
     println!("\nSummary");
     println!("  requests        {} ({ok} answered 200)", outcomes.len());
     println!("  latency         p50 {:.0} ms, p99 {:.0} ms", pct(0.50), pct(0.99));
@@ -72,8 +86,13 @@ pub fn print(outcomes: &[Outcome], elapsed: Duration, llm_requests: Option<u64>)
         providers.iter().map(|(p, n)| format!("{p}: {n}")).collect::<Vec<_>>().join(", ")
     );
     println!("  cache hit ratio {:.0} %", 100.0 * cached as f64 / units.max(1) as f64);
+    println!(
+        "  without an LLM  {} of {units} translations: {kept_total} needed none ({}), {cached} from the cache",
+        kept_total + cached,
+        kept.iter().map(|(why, n)| format!("{why} {n}")).collect::<Vec<_>>().join(", ")
+    );
     if let Some(requests) = llm_requests {
-        let from_llm = units - cached;
+        let from_llm = units - cached - kept_total;
         println!(
             "  LLM requests    {requests} for {from_llm} translations from the LLM stages ({} coalesced in flight)",
             from_llm.saturating_sub(requests as usize)

@@ -197,14 +197,33 @@ async fn find_llm() -> anyhow::Result<Llm> {
     Ok(Llm::StandIn(server))
 }
 
+/// `detect` answers what never needed a model, `glossary` keeps the names
+/// chat uses out of it, and `cache` answers what it already translated.
+const STAGES_BEFORE_THE_LLM: &str = r#"
+[[stage]]
+name   = "detect"
+plugin = "detect"
+phase  = ["pre", "translate"]
+config = { languages = ["ko", "en", "ja"] }
+
+[[stage]]
+name   = "glossary"
+plugin = "glossary"
+phase  = ["pre", "post"]
+config = { keep = ["Faker", "T1", "Chovy", "Gen.G"], channels = { lck_jp = { terms = { Faker = { ja = "フェイカー" } } } } }
+
+[[stage]]
+name   = "cache"
+plugin = "cache"
+config = { ttl = "1h", namespace = "demo" }
+"#;
+
 fn write_pipeline(dir: &Path, redis_url: &str, llm: &Llm) -> anyhow::Result<PathBuf> {
     let (vllm, ollama) = match llm {
         Llm::StandIn(server) => (Some(server.url()), Some(server.url())),
         Llm::Real { vllm, ollama } => (vllm.clone(), ollama.clone()),
     };
-    let mut toml = format!(
-        "[worker]\nredis_url = \"{redis_url}\"\nconcurrency = 64\n\n[[stage]]\nname = \"cache\"\nplugin = \"cache\"\nconfig = {{ ttl = \"1h\", namespace = \"demo\" }}\n"
-    );
+    let mut toml = format!("[worker]\nredis_url = \"{redis_url}\"\nconcurrency = 64\n{STAGES_BEFORE_THE_LLM}");
     if let Some(url) = vllm {
         toml += &format!(
             "\n[[stage]]\nname = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"5s\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"${{VLLM_MODEL:-Qwen/Qwen2.5-7B-Instruct}}\" }}\n"
