@@ -62,7 +62,7 @@ mod tests {
     fn the_hint_names_every_bundled_stage() {
         assert_eq!(
             plugin_hint(),
-            "a bundled plugin (`cache`, `glossary`, `ollama`, `openai` (also `vllm`), `postprocess`) or a path to a `.wasm` file"
+            "a bundled plugin (`cache`, `detect`, `glossary`, `ollama`, `openai` (also `vllm`), `postprocess`) or a path to a `.wasm` file"
         );
     }
 }

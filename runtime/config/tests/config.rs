@@ -69,11 +69,13 @@ fn defaults_and_seed_variables() {
     assert_eq!(plain.worker.redis_url, "redis://127.0.0.1:6379");
     assert_eq!(plain.worker.kv_url, plain.worker.redis_url);
     let names: Vec<&str> = plain.stages.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["cache", "vllm", "ollama", "tidy"]);
-    assert_eq!(plain.stages[0].plugin, PluginRef::Bundled("cache".into()));
-    assert_eq!(plain.stages[0].on_error, OnError::Next);
-    assert_eq!(plain.stages[3].phases, [Phase::Post]);
-    assert_eq!(plain.stages[1].config["url"], "http://127.0.0.1:8000");
+    assert_eq!(names, ["detect", "glossary", "cache", "vllm", "ollama", "tidy"]);
+    assert_eq!(plain.stages[0].phases, [Phase::Pre, Phase::Translate]);
+    assert_eq!(plain.stages[1].phases, [Phase::Pre, Phase::Post]);
+    assert_eq!(plain.stages[2].plugin, PluginRef::Bundled("cache".into()));
+    assert_eq!(plain.stages[2].on_error, OnError::Next);
+    assert_eq!(plain.stages[5].phases, [Phase::Post]);
+    assert_eq!(plain.stages[3].config["url"], "http://127.0.0.1:8000");
 
     let seed = Env::from_pairs([
         ("WORKER_CONCURRENCY", "32"),
@@ -84,8 +86,8 @@ fn defaults_and_seed_variables() {
     let tuned = parse(&text, file, &seed).unwrap();
     assert_eq!(tuned.worker.concurrency, 32);
     assert_eq!(tuned.worker.redis_url, "redis://10.0.0.2:6380");
-    assert!(!tuned.stages[2].enabled, "USE_OLLAMA=false disables the ollama stage");
-    let vllm = &tuned.stages[1];
+    assert!(!tuned.stages[4].enabled, "USE_OLLAMA=false disables the ollama stage");
+    let vllm = &tuned.stages[3];
     assert_eq!(vllm.config["url"], "http://10.0.0.5:9000");
     assert!(vllm.allowed_hosts[0].allows("http", "10.0.0.5", 9000), "allowed_hosts follows VLLM_URL");
 }

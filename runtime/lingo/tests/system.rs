@@ -94,10 +94,10 @@ fn check_lists_stages_or_every_error() {
     let ok = lingo(&["check", "--config", example.to_str().unwrap()], &[]);
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    for stage in ["cache", "vllm", "ollama", "tidy"] {
+    for stage in ["detect", "glossary", "cache", "vllm", "ollama", "tidy"] {
         assert!(stdout.contains(stage), "{stdout}");
     }
-    assert!(stdout.contains("ok: 4 stages"), "{stdout}");
+    assert!(stdout.contains("ok: 6 stages"), "{stdout}");
 
     let bad = repo().join("runtime/config/tests/invalid/many-errors.toml");
     let failed = lingo(&["check", "--config", bad.to_str().unwrap()], &[]);
@@ -126,6 +126,8 @@ fn try_gives_the_same_json_twice_and_a_per_stage_trace() {
     let trace = lingo(&args.iter().copied().filter(|a| *a != "--json").collect::<Vec<_>>(), &env);
     let stdout = String::from_utf8_lossy(&trace.stdout);
     for line in [
+        "detect         pre        -       passed",
+        "detect         translate  en      passed",
         "cache          translate  en      passed",
         "vllm           translate  en      translated",
         "tidy           post       ja",
