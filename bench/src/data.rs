@@ -27,6 +27,14 @@ pub fn translation(text: &str) -> String {
     format!("translated: {text}")
 }
 
+/// Writes each job's data as a line of `<work>/<name>.jsonl`, for the producer.
+pub fn write_jobs(paths: &Paths, name: &str, jobs: impl Iterator<Item = Value>) -> anyhow::Result<PathBuf> {
+    let path = paths.work.join(format!("{name}.jsonl"));
+    let text: String = jobs.map(|job| job.to_string() + "\n").collect();
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
 /// Writes `lines` one per line to `<work>/<name>.txt`, for the producer.
 pub fn write_lines(paths: &Paths, name: &str, lines: impl Iterator<Item = String>) -> anyhow::Result<PathBuf> {
     let path = paths.work.join(format!("{name}.txt"));
@@ -44,7 +52,15 @@ pub enum Pipeline<'a> {
     Llm { url: &'a str, timeout: &'a str },
     /// cache → the JavaScript post stage at `wasm` (named `tidy-js`), in place of postprocess.
     CacheHitJs { wasm: &'a Path },
+    /// cache (in `namespace`) → vllm (the stand-in at `url`), with `detect`
+    /// and `glossary` in front when `spare_the_llm`: the savings scenario.
+    Savings { url: &'a str, namespace: &'a str, spare_the_llm: bool },
 }
+
+/// `detect` and `glossary` as the savings scenario runs them: the chat's
+/// languages, and the names `lingo-chat` puts in it.
+const SPARE_THE_LLM: &str = "name = \"detect\"\nplugin = \"detect\"\nphase = [\"pre\", \"translate\"]\nconfig = { languages = [\"ko\", \"en\", \"ja\"] }\n";
+const GLOSSARY: &str = "name = \"glossary\"\nplugin = \"glossary\"\nphase = [\"pre\", \"post\"]\nconfig = { keep = [\"Faker\", \"T1\", \"Chovy\", \"Gen.G\"] }\n";
 
 /// How a lingo run is set up beyond its pipeline.
 #[derive(Debug, Clone, Copy)]
@@ -86,22 +102,27 @@ pub fn lingo_config(
     if !options.job_log {
         toml.push_str("job_log = false\n");
     }
-    // Each stage's keys: the translator, then the post stage.
-    let (translate, post) = match pipeline {
-        Pipeline::CacheHit => ("name = \"cache\"\nplugin = \"cache\"\n".to_string(), TIDY.to_string()),
-        Pipeline::Llm { url, timeout } => (
-            format!(
-                "name = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"{timeout}\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"stand-in\" }}\n"
-            ),
-            TIDY.to_string(),
-        ),
-        Pipeline::CacheHitJs { wasm } => (
-            "name = \"cache\"\nplugin = \"cache\"\n".to_string(),
-            format!("name = \"tidy-js\"\nplugin = \"{}\"\nphase = \"post\"\n", wasm.display()),
-        ),
+    // Each stage's keys, in order.
+    let vllm = |url: &str, timeout: &str| {
+        format!(
+            "name = \"vllm\"\nplugin = \"vllm\"\ntimeout = \"{timeout}\"\nallowed_hosts = [\"{url}\"]\nconfig = {{ url = \"{url}\", model = \"stand-in\" }}\n"
+        )
+    };
+    let cache = "name = \"cache\"\nplugin = \"cache\"\n".to_string();
+    let stages = match pipeline {
+        Pipeline::CacheHit => vec![cache, TIDY.to_string()],
+        Pipeline::Llm { url, timeout } => vec![vllm(url, timeout), TIDY.to_string()],
+        Pipeline::CacheHitJs { wasm } => {
+            vec![cache, format!("name = \"tidy-js\"\nplugin = \"{}\"\nphase = \"post\"\n", wasm.display())]
+        }
+        Pipeline::Savings { url, namespace, spare_the_llm } => {
+            let cache = format!("{cache}config = {{ namespace = \"{namespace}\" }}\n");
+            let front = if spare_the_llm { vec![SPARE_THE_LLM.to_string(), GLOSSARY.to_string()] } else { vec![] };
+            front.into_iter().chain([cache, vllm(url, "5s")]).collect()
+        }
     };
     let instances = if options.fresh_instances { "instances = \"fresh\"\n" } else { "" };
-    for stage in [translate, post] {
+    for stage in stages {
         write!(toml, "\n[[stage]]\n{stage}{instances}")?;
     }
     let path = paths.work.join("configs").join(format!("{queue}.toml"));
@@ -152,6 +173,8 @@ pub enum Check {
     CacheHit,
     /// Any translation, from the stage named `vllm`.
     Llm,
+    /// A translation into every target of the job, from any stage.
+    Answered,
 }
 
 impl Check {
@@ -161,11 +184,16 @@ impl Check {
         let value: Value = serde_json::from_str(returnvalue).unwrap_or_default();
         let text = data["text"].as_str().unwrap_or_default();
         let got = &value["translations"][TARGET];
+        let targets = data["targetLanguages"].as_array().cloned().unwrap_or_default();
         let ok = match self {
             Check::CacheHit => {
                 got.as_str() == Some(translation(text).as_str()) && value["providers"][TARGET] == "cache"
             }
             Check::Llm => got.as_str().is_some_and(|t| !t.is_empty()) && value["providers"][TARGET] == "vllm",
+            Check::Answered => targets.iter().all(|target| {
+                let target = target.as_str().unwrap_or_default();
+                value["translations"][target].as_str().is_some_and(|t| !t.is_empty())
+            }),
         };
         (!ok).then(|| format!("job for `{text}` returned {returnvalue}"))
     }

@@ -23,7 +23,9 @@
 //! `scenarios/stage_call.rs` runs it and reads its figures. Where the rest of
 //! a job's CPU goes comes from lingo's own `cpu_accounting`
 //! (`scenarios/cpu_split.rs`); what a JavaScript stage costs in the worker
-//! from the same counters (`scenarios/js_stage.rs`).
+//! from the same counters (`scenarios/js_stage.rs`). What never needed an
+//! LLM, on a chat corpus, with and without the stages that spare it
+//! (`scenarios/savings.rs`).
 
 mod data;
 mod facts;
@@ -68,7 +70,7 @@ pub struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "throughput,llm,open-loop,gateway,memory,stage-call,cpu-split,js-stage"
+        default_value = "throughput,llm,open-loop,gateway,memory,stage-call,cpu-split,js-stage,savings"
     )]
     scenarios: Vec<Scenario>,
     /// Where BENCHMARKS.md and benchmarks.json go (default `docs/`, or `target/bench-smoke/` with `--smoke`).
@@ -95,6 +97,8 @@ pub enum Scenario {
     CpuSplit,
     /// A JavaScript post stage (componentize-js) in the worker, warm and fresh.
     JsStage,
+    /// The chat corpus with and without `detect` and `glossary`: LLM calls saved, by reason.
+    Savings,
 }
 
 fn main() -> ExitCode {
@@ -126,6 +130,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             Scenario::StageCall => results.stage_call = scenarios::stage_call::run(&mut bench)?,
             Scenario::CpuSplit => results.cpu_split = scenarios::cpu_split::run(&mut bench)?,
             Scenario::JsStage => results.js_stage = scenarios::js_stage::run(&mut bench)?,
+            Scenario::Savings => results.savings = scenarios::savings::run(&mut bench)?,
         }
         results.finish();
         report::write(&out, &results)?;

@@ -43,10 +43,14 @@ function openQueue() {
   };
 }
 
-/** Job data for the i-th job: the lines file taken in turn. */
+/**
+ * Job data for the i-th job: the lines file taken in turn. A `.jsonl` file
+ * holds whole job data, one JSON object per line; any other, one text per line.
+ */
 function jobData() {
-  const texts = fs.readFileSync(args.lines, 'utf8').split('\n').filter((l) => l.length > 0);
-  return (i) => ({ text: texts[i % texts.length], targetLanguages: [args.target] });
+  const lines = fs.readFileSync(args.lines, 'utf8').split('\n').filter((l) => l.length > 0);
+  if (args.lines.endsWith('.jsonl')) return (i) => JSON.parse(lines[i % lines.length]);
+  return (i) => ({ text: lines[i % lines.length], targetLanguages: [args.target] });
 }
 
 async function fill(queue) {

@@ -31,6 +31,7 @@ pub fn render(r: &Results) -> String {
     stage_call(&mut md, r);
     cpu_split(&mut md, r);
     js_stage(&mut md, r);
+    savings(&mut md, r);
     machine(&mut md, r);
     method(&mut md);
     md
@@ -365,6 +366,61 @@ fn js_stage(md: &mut String, r: &Results) {
         );
     }
     md.push('\n');
+}
+
+fn savings(md: &mut String, r: &Results) {
+    let (Some(without), Some(with)) =
+        (r.savings.iter().find(|row| !row.spare_the_llm), r.savings.iter().find(|row| row.spare_the_llm))
+    else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## What never needed an LLM
+"
+    );
+    let _ = writeln!(
+        md,
+        "{} lines of the `lingo-chat` corpus (58 % sentences, Korean, English and Japanese; 28 % laughter; 7 % emotes; \
+         7 % emoji, scores, mentions or links: `runtime/chat/src/lib.rs`), each into ko, en and ja with its channel, \
+         through lingo on bull with `cache → vllm` (the stand-in), then with `detect → glossary` in front. \
+         Each run has its own cache; the LLM requests are the stand-in's own count.\n",
+        with.lines
+    );
+    let _ = writeln!(
+        md,
+        "| pipeline | translations | LLM requests | per 1,000 lines | without the LLM |\n|---|---:|---:|---:|---:|"
+    );
+    for (row, label) in [(without, "cache → vllm"), (with, "detect → glossary → cache → vllm")] {
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {:.0} | {:.1} % |",
+            row.translations,
+            row.llm_requests,
+            row.llm_requests_per_1000_lines,
+            row.without_llm_share() * 100.0
+        );
+    }
+    let _ = writeln!(md, "\nWho answered each translation, with `detect` in front:\n");
+    let _ = writeln!(md, "| answered by | translations | share |\n|---|---:|---:|");
+    for (who, n) in &with.answered_by {
+        let _ = writeln!(md, "| {who} | {n} | {:.1} % |", *n as f64 * 100.0 / with.translations.max(1) as f64);
+    }
+    let _ = writeln!(
+        md,
+        "\nDetection, on the {} lines whose language the corpus knows: {} reported a language ({:.1} %), \
+         {} of them the right one ({:.1} % of those reported, {:.1} % of all). \
+         `detect` cost {:.1} µs of CPU a job (both phases, three targets), {:.1} % of the worker's {:.1} µs a job.\n",
+        with.known_language_lines,
+        with.detected,
+        with.detected as f64 * 100.0 / with.known_language_lines.max(1) as f64,
+        with.detected_right,
+        with.detected_right as f64 * 100.0 / with.detected.max(1) as f64,
+        with.detected_right as f64 * 100.0 / with.known_language_lines.max(1) as f64,
+        with.detect_cpu_us_per_job,
+        with.detect_cpu_us_per_job * 100.0 / with.run.worker_cpu_us_per_job.max(f64::MIN_POSITIVE),
+        with.run.worker_cpu_us_per_job
+    );
 }
 
 fn machine(md: &mut String, r: &Results) {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::facts::{self, Facts};
-use crate::scenarios::{Plan, cpu_split, gateway, js_stage, llm, memory, open_loop, stage_call, throughput};
+use crate::scenarios::{Plan, cpu_split, gateway, js_stage, llm, memory, open_loop, savings, stage_call, throughput};
 use crate::stats::Spread;
 use crate::workers::{Protocol, Worker};
 
@@ -28,6 +28,7 @@ pub struct Results {
     pub stage_call: Vec<stage_call::Row>,
     pub cpu_split: Vec<cpu_split::Row>,
     pub js_stage: Vec<js_stage::Row>,
+    pub savings: Vec<savings::Row>,
 }
 
 /// lingo against one peer at one concurrency: ratios of the same rep.
@@ -57,6 +58,7 @@ impl Results {
             stage_call: Vec::new(),
             cpu_split: Vec::new(),
             js_stage: Vec::new(),
+            savings: Vec::new(),
         }
     }
 

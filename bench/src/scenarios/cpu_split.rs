@@ -179,9 +179,14 @@ fn scrape(port: u16) -> anyhow::Result<Counted> {
 
 /// `GET /metrics` over HTTP/1.0, which closes the connection after the answer.
 pub(super) fn get_metrics(port: u16) -> anyhow::Result<String> {
+    http_get(port, "/metrics")
+}
+
+/// The body of `GET path` from 127.0.0.1:`port`, which must answer 200.
+pub(super) fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").context("an HTTP response")?;

@@ -10,6 +10,7 @@ pub mod llm;
 pub mod memory;
 pub mod open_loop;
 pub mod run;
+pub mod savings;
 pub mod stage_call;
 pub mod throughput;
 
@@ -54,6 +55,8 @@ pub struct Plan {
     pub memory_slots: Vec<usize>,
     /// The stand-in's latency while slots are held busy.
     pub memory_latency_s: u64,
+    /// Chat lines of the savings scenario's corpus.
+    pub savings_lines: usize,
 }
 
 impl Plan {
@@ -76,6 +79,7 @@ impl Plan {
                 gateway_seconds: 1,
                 memory_slots: vec![64],
                 memory_latency_s: 30,
+                savings_lines: 300,
             };
         }
         Self {
@@ -95,6 +99,7 @@ impl Plan {
             gateway_seconds: 10,
             memory_slots: vec![64, 1000],
             memory_latency_s: 60,
+            savings_lines: 5_000,
         }
     }
 

@@ -81,6 +81,19 @@ pub fn prefilled_then<T>(
     check: Check,
     at_end: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<(Measured, T)> {
+    let (measured, read, _) = prefilled_records(bench, launch, lines, jobs, check, at_end)?;
+    Ok((measured, read))
+}
+
+/// [`prefilled_then`], and every finished job's hash.
+pub fn prefilled_records<T>(
+    bench: &mut Bench,
+    launch: Launch,
+    lines: &Path,
+    jobs: usize,
+    check: Check,
+    at_end: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(Measured, T, Vec<JobRecord>)> {
     let queue = launch.queue;
     bench.producer.fill_paused(launch.protocol, queue, lines, jobs)?;
     let mut worker = workers::start(&bench.paths, &bench.redis_url, launch)?;
@@ -107,7 +120,7 @@ pub fn prefilled_then<T>(
         redis_calls_per_job: (redis1.calls - redis0.calls) as f64 / n,
         peak_rss_mib: peak,
     };
-    Ok((measured, read))
+    Ok((measured, read, records))
 }
 
 /// Adds `rate` jobs/s for `seconds` to a running worker, then drains.

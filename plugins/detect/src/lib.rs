@@ -3,7 +3,8 @@
 //!
 //! - in `pre`, when the job did not say which language the line is in, it
 //!   detects it (whatlang's trigram profiles, on the line without its links,
-//!   mentions, emotes and laughter) and reports it when the detector is
+//!   mentions, emotes and laughter, and without its Latin words when others
+//!   are in another script) and reports it when the detector is
 //!   confident enough (`min_confidence`); below that the language stays
 //!   unknown and the LLM decides, as without this stage;
 //! - in `translate`, it keeps the line as its own translation when the line
@@ -112,6 +113,11 @@ export_stage!(Detect);
 /// The line's language, when the detector is sure enough.
 pub fn detect(config: &Config, text: &str) -> Option<String> {
     let words = classify(text, &config.laughter, &config.emotes).words;
+    // Latin words in a line of another script are names and loanwords
+    // (`Faker 오늘 미쳤다`): the other script decides.
+    let latin = |word: &&str| word.chars().all(|c| c.is_ascii() || !c.is_alphabetic());
+    let other: Vec<&str> = words.split(' ').filter(|word| !latin(word)).collect();
+    let words = if other.is_empty() { words } else { other.join(" ") };
     if words.trim().is_empty() {
         return None;
     }
@@ -161,6 +167,9 @@ mod tests {
         assert_eq!(detect(&config, "오늘 방송 진짜 재밌다").as_deref(), Some("ko"));
         assert_eq!(detect(&config, "今日の配信めっちゃ面白い").as_deref(), Some("ja"));
         assert_eq!(detect(&config, "this stream is so much fun today").as_deref(), Some("en"));
+        // A name in Latin letters does not make a line English.
+        assert_eq!(detect(&config, "Faker 오늘 미쳤다").as_deref(), Some("ko"));
+        assert_eq!(detect(&config, "Faker やばすぎる").as_deref(), Some("ja"));
         // Nothing but laughter, links and emotes: no words to go on.
         assert_eq!(detect(&config, "ㅋㅋㅋ https://clips.tv/x Kappa"), None);
     }

@@ -136,7 +136,10 @@ async fn a_plugin_rejecting_its_config_is_a_config_error_at_load() {
     let unknown = config("[[stage]]\nname = \"c\"\nplugin = \"memcache\"\n");
     let errors = Pipeline::load(&unknown, "default", &services, &Plugins::default()).await.err().unwrap().to_string();
     assert!(errors.contains("stage[0].plugin: no bundled plugin is called `memcache`"), "{errors}");
-    assert!(errors.contains("hint: bundled plugins: cache, detect, glossary, ollama, openai, postprocess, vllm"), "{errors}");
+    assert!(
+        errors.contains("hint: bundled plugins: cache, detect, glossary, ollama, openai, postprocess, vllm"),
+        "{errors}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
