@@ -154,6 +154,34 @@ describe('hosted: many tenants in one worker', () => {
     await lingo.stop();
   }));
 
+  test('detect and glossary in one tenant\'s pipeline: lines that need no LLM skip it, names keep their channel\'s rendering; the other tenant is untouched', logged(async () => {
+    const detect = 'name = "detect"\nplugin = "detect"\nphase = ["pre", "translate"]\nconfig = { languages = ["ko", "en", "ja"] }';
+    const glossary = 'name = "glossary"\nplugin = "glossary"\nphase = ["pre", "post"]\n'
+      + 'config = { keep = ["Faker"], channels = { lck_en = { terms = { Faker = { en = "Faker-senpai" } } } } }';
+    const spare = { id: 'spare', queue: queueName('spare'), pipeline: pipeline(detect, glossary, cache, vllm(s.llm)) };
+    const plain = { id: 'plain', queue: queueName('plain'), pipeline: pipeline(vllm(s.llm)) };
+    const lingo = await startHosted({ redis: s.redis, slots: 8, tenants: [spare, plain] });
+    const [ps, pp] = [await producer(spare.queue), await producer(plain.queue)];
+    const before = await s.llm.requests();
+
+    const laugh = await ps.finished(await ps.add({ text: 'ㅋㅋㅋㅋ', targetLanguages: ['en', 'ja'] }));
+    assert.deepEqual(laugh.providers, { en: 'detect:laughter', ja: 'detect:laughter' });
+    assert.deepEqual(laugh.translations, { en: 'ㅋㅋㅋㅋ', ja: 'ㅋㅋㅋㅋ' });
+
+    const line = { text: 'Faker 오늘 미쳤다', targetLanguages: ['ko', 'en'], channel: 'lck_en' };
+    const named = await ps.finished(await ps.add(line));
+    assert.equal(named.sourceLanguage, 'ko');
+    assert.equal(named.providers.ko, 'detect:same-language');
+    assert.equal(named.translations.en, '[en] Faker-senpai 오늘 미쳤다', 'the channel\'s rendering, put back after the model');
+    assert.equal(await s.llm.requests() - before, 1, 'one model call: English');
+
+    // The plain tenant has neither stage: its laughter goes to the model.
+    const other = await pp.finished(await pp.add({ text: 'ㅋㅋㅋㅋ', targetLanguages: ['en'] }));
+    assert.deepEqual(other.providers, { en: 'vllm' });
+    assert.equal(other.sourceLanguage, null);
+    await lingo.stop();
+  }));
+
   test('hot reload under load: a stage added, a tenant added, a broken config refused, a tenant removed; no job lost or failed', logged(async () => {
     const admin = await freePort();
     const upper = misbehave('upper', '{ act = "upper" }');

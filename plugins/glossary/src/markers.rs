@@ -61,9 +61,10 @@ fn matches_at(text: &str, at: usize, term: &str, ignore_case: bool) -> bool {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     let before = text[..at].chars().next_back();
     let after = text[at + term.len()..].chars().next();
-    let starts_word = word(term.chars().next());
-    let ends_word = word(term.chars().next_back());
-    !(starts_word && word(before)) && !(ends_word && word(after))
+    // A word-edged term glued to a letter or digit is part of a longer word.
+    let glued_before = word(term.chars().next()) && word(before);
+    let glued_after = word(term.chars().next_back()) && word(after);
+    !glued_before && !glued_after
 }
 
 /// A translation with its markers put back.

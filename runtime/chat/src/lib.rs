@@ -135,7 +135,7 @@ fn line(rng: &mut StdRng) -> Line {
 /// most common, weight `1 / rank`.
 fn chat_pick<'a>(rng: &mut StdRng, pool: &[&'a str]) -> &'a str {
     let weights: Vec<(&'a str, u32)> = pool.iter().enumerate().map(|(i, line)| (*line, 840 / (i as u32 + 1))).collect();
-    *weighted(rng, &weights)
+    weighted::<&'a str>(rng, &weights)
 }
 
 fn weighted<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> &'a T {

@@ -22,6 +22,10 @@ export function meta(request: Request, key: string): unknown {
 export const translated = (text: string): Outcome => ({ tag: 'translated', val: text });
 export const rewritten = (text: string): Outcome => ({ tag: 'rewritten', val: text });
 export const pass = (): Outcome => ({ tag: 'pass' });
+/** Pre: the line's language, found by this stage. */
+export const detected = (language: string): Outcome => ({ tag: 'detected', val: language });
+/** Translate: the line needs no translation into this target; `why` goes into `providers`. */
+export const kept = (why: string): Outcome => ({ tag: 'kept', val: why });
 
 /**
  * Throw one to fail the call the way you mean: `retryable` (lingo retries
