@@ -156,7 +156,7 @@ describe('hosted: many tenants in one worker', () => {
 
   test('detect and glossary in one tenant\'s pipeline: lines that need no LLM skip it, names keep their channel\'s rendering; the other tenant is untouched', logged(async () => {
     const detect = 'name = "detect"\nplugin = "detect"\nphase = ["pre", "translate"]\nconfig = { languages = ["ko", "en", "ja"] }';
-    const glossary = 'name = "glossary"\nplugin = "glossary"\nphase = ["pre", "post"]\n'
+    const glossary = 'name = "glossary"\nplugin = "glossary"\nphase = ["pre", "post"]\nmetadata = ["channel"]\n'
       + 'config = { keep = ["Faker"], channels = { lck_en = { terms = { Faker = { en = "Faker-senpai" } } } } }';
     const spare = { id: 'spare', queue: queueName('spare'), pipeline: pipeline(detect, glossary, cache, vllm(s.llm)) };
     const plain = { id: 'plain', queue: queueName('plain'), pipeline: pipeline(vllm(s.llm)) };

@@ -110,32 +110,55 @@ impl Stage for Detect {
 
 export_stage!(Detect);
 
-/// The line's language, when the detector is sure enough.
+/// The line's language, when the detector is sure enough: at least
+/// `min_confidence` among the configured languages, and the same language
+/// among all it knows. A short Latin line is always English when English is
+/// the only Latin candidate, and a Portuguese one must not be kept as
+/// English; with every language in play the detector may not be sure, and
+/// then the LLM decides.
 pub fn detect(config: &Config, text: &str) -> Option<String> {
     let words = classify(text, &config.laughter, &config.emotes).words;
     // Latin words in a line of another script are names and loanwords
     // (`Faker 오늘 미쳤다`): the other script decides.
-    let latin = |word: &&str| word.chars().all(|c| c.is_ascii() || !c.is_alphabetic());
-    let other: Vec<&str> = words.split(' ').filter(|word| !latin(word)).collect();
+    let other: Vec<&str> = words.split(' ').filter(|word| !is_latin(word)).collect();
     let words = if other.is_empty() { words } else { other.join(" ") };
     if words.trim().is_empty() {
         return None;
     }
-    let detector = languages::detector(&config.languages);
-    let info = detector.detect(&words)?;
+    let info = languages::detector(&config.languages).detect(&words)?;
     if info.confidence() < config.min_confidence {
+        return None;
+    }
+    if !config.languages.is_empty() && whatlang::detect_lang(&words) != Some(info.lang()) {
         return None;
     }
     languages::code(info.lang()).map(str::to_string)
 }
 
+/// A word whose letters are all Latin (`Faker`, `café`).
+fn is_latin(word: &str) -> bool {
+    let latin = |c: char| {
+        c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) || ('\u{1E00}'..='\u{1EFF}').contains(&c)
+    };
+    word.chars().filter(|c| c.is_alphabetic()).all(latin)
+}
+
+/// Whether a line in `source` needs no translation into `target`: the same
+/// language and the same script (`en` is `en-US`; `zh` is not `zh-Hant`).
+fn same_language(source: &str, target: &str) -> bool {
+    let parts = |code: &str| {
+        let mut subtags = code.split(['-', '_']);
+        let primary = subtags.next().unwrap_or_default().to_ascii_lowercase();
+        let script = subtags.find(|s| s.len() == 4).map(str::to_ascii_lowercase);
+        (primary, script)
+    };
+    parts(source) == parts(target)
+}
+
 /// Why the line needs no translation into the request's target, if it does not.
 pub fn keep(config: &Config, request: &Request) -> Option<&'static str> {
     let target = request.target_language.as_deref()?;
-    let primary = |code: &str| code.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
-    if config.same_language
-        && request.source_language.as_deref().is_some_and(|source| primary(source) == primary(target))
-    {
+    if config.same_language && request.source_language.as_deref().is_some_and(|source| same_language(source, target)) {
         return Some("same-language");
     }
     if !config.passthrough {
@@ -175,6 +198,13 @@ mod tests {
     }
 
     #[test]
+    fn a_line_in_a_language_outside_the_list_is_not_taken_for_one_inside_it() {
+        let config = Config { languages: vec!["ko".into(), "en".into(), "ja".into()], ..Config::default() };
+        assert_eq!(detect(&config, "boa noite galera, que jogo incrível"), None, "Portuguese is not English");
+        assert_eq!(detect(&config, "Café 정말 맛있다").as_deref(), Some("ko"));
+    }
+
+    #[test]
     fn a_line_below_the_threshold_stays_unknown() {
         let config = Config { min_confidence: 1.0, ..Config::default() };
         assert_eq!(detect(&config, "ok nice"), None);
@@ -185,6 +215,7 @@ mod tests {
         let config = Config::default();
         assert_eq!(keep(&config, &translate("good game", Some("en"), "en-US")), Some("same-language"));
         assert_eq!(keep(&config, &translate("good game", Some("en"), "ko")), None);
+        assert_eq!(keep(&config, &translate("你好", Some("zh"), "zh-Hant")), None, "another script");
         assert_eq!(keep(&config, &translate("ㅋㅋㅋㅋ", None, "en")), Some("laughter"));
         assert_eq!(keep(&config, &translate("🔥🔥 !!! 1:0", None, "en")), Some("no-text"));
         assert_eq!(keep(&config, &translate("@mina #speedrun https://x.io/a", None, "ja")), Some("no-text"));

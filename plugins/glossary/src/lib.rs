@@ -64,29 +64,31 @@ fn yes() -> bool {
 }
 
 impl Config {
-    /// Every term that applies to `request`: the stage's and its channel's.
-    fn terms_for(&self, request: &Request) -> Vec<&str> {
-        let channel = request.meta_str(&self.channel_field).and_then(|name| self.channels.get(&name));
+    /// The channel table `request`'s metadata names, if any.
+    fn channel(&self, request: &Request) -> Option<&Terms> {
+        request.meta_str(&self.channel_field).and_then(|name| self.channels.get(&name))
+    }
+
+    /// Every term that applies in `channel`: the stage's and the channel's.
+    fn terms_for<'a>(&'a self, channel: Option<&'a Terms>) -> Vec<&'a str> {
         let own = self.keep.iter().chain(self.terms.keys());
         let channel = channel.into_iter().flat_map(|c| c.keep.iter().chain(c.terms.keys()));
         own.chain(channel).map(String::as_str).collect()
     }
 
-    /// The rendering of `term` in `language` for `request`'s channel, if any.
-    fn rendering(&self, request: &Request, term: &str, language: &str) -> Option<&str> {
-        let language = language.split(['-', '_']).next().unwrap_or(language);
-        let channel = request.meta_str(&self.channel_field).and_then(|name| self.channels.get(&name));
-        channel
-            .and_then(|c| rendering_in(&c.terms, term, language))
-            .or_else(|| rendering_in(&self.terms, term, language))
+    /// The rendering of `term` in `language` (`pt-BR`, else `pt`), the
+    /// channel's before the stage's.
+    fn rendering<'a>(&'a self, channel: Option<&'a Terms>, term: &str, language: &str) -> Option<&'a str> {
+        let primary = language.split(['-', '_']).next().unwrap_or(language);
+        let tables = channel.map(|c| &c.terms).into_iter().chain([&self.terms]);
+        tables.into_iter().find_map(|table| {
+            let renderings = table.get(term)?;
+            renderings.get(language).or_else(|| renderings.get(primary)).map(String::as_str)
+        })
     }
 }
 
 type Renderings = BTreeMap<String, BTreeMap<String, String>>;
-
-fn rendering_in<'a>(table: &'a Renderings, term: &str, language: &str) -> Option<&'a str> {
-    table.get(term).and_then(|renderings| renderings.get(language)).map(String::as_str)
-}
 
 struct Glossary;
 
@@ -117,11 +119,20 @@ impl Stage for Glossary {
 
 export_stage!(Glossary);
 
-/// `pre`: each term becomes a marker; which term is kept in scratch.
+/// `pre`: each term becomes a marker; which term is kept in scratch. A line
+/// that already holds a marker's brackets, or whose terms do not fit in
+/// scratch, is left as it is: unprotected, never garbled.
 fn protect(config: &Config, request: &Request) -> Result<Outcome, StageError> {
-    let terms = config.terms_for(request);
+    if request.text.contains(['⟦', '⟧']) {
+        log::warn("the line holds ⟦ or ⟧ already; its terms are not protected");
+        return Ok(Outcome::Pass);
+    }
+    let terms = config.terms_for(config.channel(request));
     let Some(found) = find_terms(&request.text, &terms, config.ignore_case) else { return Ok(Outcome::Pass) };
-    scratch::store(&found.terms).map_err(StageError::Fatal)?;
+    if let Err(why) = scratch::store(&found.terms) {
+        log::warn(&format!("{} terms not protected: {why}", found.terms.len()));
+        return Ok(Outcome::Pass);
+    }
     Ok(Outcome::Rewritten(found.text))
 }
 
@@ -130,11 +141,12 @@ fn put_back(config: &Config, request: &Request) -> Result<Outcome, StageError> {
     let Some(terms) = scratch::load::<Vec<(String, String)>>() else { return Ok(Outcome::Pass) };
     let Some(translation) = &request.translation else { return Ok(Outcome::Pass) };
     let target = request.target_language.as_deref().unwrap_or_default();
-    let render = |index: usize| {
-        let (written, term) = terms.get(index)?;
-        Some(config.rendering(request, term, target).unwrap_or(written).to_string())
-    };
-    let restored = restore(translation, render);
+    let channel = config.channel(request);
+    let rendered: Vec<String> = terms
+        .iter()
+        .map(|(written, term)| config.rendering(channel, term, target).unwrap_or(written).to_string())
+        .collect();
+    let restored = restore(translation, |index| rendered.get(index).cloned());
     if !restored.missing.is_empty() {
         let lost: Vec<&str> = restored.missing.iter().filter_map(|&i| terms.get(i)).map(|(w, _)| w.as_str()).collect();
         log::warn(&format!("the translation into `{target}` lost the marker of {}", lost.join(", ")));

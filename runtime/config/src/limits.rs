@@ -41,6 +41,8 @@ pub struct JobLimits {
     pub max_kv_keys: usize,
     /// Bytes one stage may keep in `scratch` for one unit.
     pub max_scratch_bytes: usize,
+    /// Bytes of a job's metadata (its other fields, as JSON).
+    pub max_metadata_bytes: usize,
 }
 
 impl Default for JobLimits {
@@ -58,6 +60,7 @@ impl Default for JobLimits {
             max_kv_bytes: 0,
             max_kv_keys: 0,
             max_scratch_bytes: 0,
+            max_metadata_bytes: 0,
         };
         for knob in KNOBS {
             *(knob.field)(&mut limits) = knob.default;
@@ -180,6 +183,14 @@ pub const KNOBS: &[Knob] = &[
         kind: Kind::Size,
         what: "bytes one stage keeps in `scratch` for one unit; a larger `set` is refused",
         field: |l| &mut l.max_scratch_bytes,
+    },
+    Knob {
+        key: "max_metadata_bytes",
+        default: 4 << 10,
+        max: 1 << 20,
+        kind: Kind::Size,
+        what: "bytes of a job's metadata (its fields beside text and languages, as JSON); over it the job fails",
+        field: |l| &mut l.max_metadata_bytes,
     },
 ];
 

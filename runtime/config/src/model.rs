@@ -199,6 +199,10 @@ pub struct StageSpec {
     pub instances: Instances,
     /// Its `kv` namespace (its name unless set).
     pub kv_namespace: String,
+    /// The job data fields it sees in `request.metadata`: none unless
+    /// listed, so a stage learns no more of a job than it needs, and lines
+    /// whose other fields differ are still translated once.
+    pub metadata: Vec<String>,
     /// Whether it runs at all.
     pub enabled: bool,
     /// Its `config` table as JSON, handed to the plugin.
@@ -378,6 +382,14 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         _ => Instances::DEFAULT,
     };
     let kv_namespace = f.string("kv_namespace", errors);
+    let metadata = f.strings("metadata", errors).unwrap_or_default();
+    if let Some(i) = metadata.iter().position(|field| field.trim().is_empty()) {
+        errors.push_hint(
+            &format!("{}[{i}]", f.path_of("metadata")),
+            "is empty",
+            "list the job data fields the stage reads, like `metadata = [\"channel\"]`",
+        );
+    }
     let enabled = f.bool("enabled", errors).unwrap_or(true);
     let config = f.json("config", errors).unwrap_or_else(|| serde_json::json!({}));
     if !config.is_object() {
@@ -403,6 +415,7 @@ fn stage(mut f: Fields, errors: &mut Errors) -> Option<StageSpec> {
         timeout: timeout.unwrap_or(Duration::from_secs(10)),
         memory: memory.unwrap_or(64 << 20),
         kv_namespace: kv_namespace.unwrap_or_else(|| name.clone()),
+        metadata,
         path,
         name,
         phases,

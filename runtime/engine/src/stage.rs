@@ -104,6 +104,8 @@ pub struct Stage {
     pub on_error: OnError,
     /// Extra calls on failure when `on_error = "retry"`.
     pub retries: u32,
+    /// The job data fields it sees in `request.metadata`.
+    pub metadata: Arc<[String]>,
     plugin: Arc<Plugin>,
     config: String,
     timeout: Duration,
@@ -138,6 +140,7 @@ impl Stage {
             name: spec.name.as_str().into(),
             on_error: spec.on_error,
             retries: spec.retries,
+            metadata: spec.metadata.clone().into(),
             plugin,
             config: spec.config.to_string(),
             timeout: spec.timeout,
@@ -187,18 +190,32 @@ impl Stage {
         (result, cpu)
     }
 
-    /// The outcome, unless its text is over `limits.max_translation_bytes`.
+    /// The outcome, unless its text is over `limits.max_translation_bytes`,
+    /// or a `detected` language or `kept` reason is not one: both go into the
+    /// job's result and `/metrics`, so they are checked where they come in.
+    /// A detected language comes out in its normal case.
     fn bounded(&self, outcome: Outcome) -> Result<Outcome, StageFailure> {
         let max = self.wall.limits.max_translation_bytes;
-        match &outcome {
+        let refused = |why: String| Err(StageFailure::Error(StageError::Fatal(why)));
+        match outcome {
             Outcome::Translated(text) | Outcome::Rewritten(text) if text.len() > max => {
                 self.wall.hit(Limit::TranslationBytes, 1);
-                Err(StageFailure::Error(StageError::Fatal(format!(
+                refused(format!(
                     "produced {} bytes of text; the limit is {max} (limits.max_translation_bytes)",
                     text.len()
-                ))))
+                ))
             }
-            _ => Ok(outcome),
+            Outcome::Detected(language) => match lingo_job::normal_language(&language) {
+                Some(code) => Ok(Outcome::Detected(code)),
+                None => {
+                    refused(format!("detected `{}`, which is not a language code", crate::wall::cut(&language, 40)))
+                }
+            },
+            Outcome::Kept(why) if !is_reason(&why) => refused(format!(
+                "kept the line with the reason `{}`; a reason is 1 to 32 of `a-z`, `0-9` and `-`",
+                crate::wall::cut(&why, 40)
+            )),
+            outcome => Ok(outcome),
         }
     }
 
@@ -399,6 +416,11 @@ fn stderr_summary(stderr: &str) -> String {
 fn panic_message(stderr: &str) -> String {
     let text = stderr.split_once("panicked at ").map(|(_, rest)| rest).unwrap_or(stderr);
     text.lines().take(2).collect::<Vec<_>>().join(" ").trim().to_string()
+}
+
+/// A `kept` reason: it becomes part of `providers` and of a metric label.
+fn is_reason(why: &str) -> bool {
+    (1..=32).contains(&why.len()) && why.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn humanize(d: Duration) -> String {

@@ -47,6 +47,7 @@ name   = "keep"
 plugin = "{fixture}"
 phase  = ["pre", "translate", "post"]
 on_error = "fail"
+metadata = ["channel", "viewer"]
 config = {{ act = "keep", pad = {pad} }}
 "#
     )
@@ -56,9 +57,10 @@ config = {{ act = "keep", pad = {pad} }}
 async fn scratch_carries_from_pre_to_post_of_each_unit_and_no_further() {
     let services = services();
     let pipeline = load(&keeper(0, ""), &services).await;
-    let data = r#"{"text":"hi","targetLanguages":["en","ja"],"channel":"lck","viewer":{"id":7}}"#;
+    let data = r#"{"text":"hi","targetLanguages":["en","ja"],"channel":"lck","viewer":{"id":7},"user":"u-81"}"#;
     let report = run(&pipeline, data).await.unwrap_or_else(|f| panic!("{}", f.failure.message()));
-    // Each unit sees what pre kept, then only what its own translate call kept.
+    // Each unit sees what pre kept, then only what its own translate call
+    // kept; and of the metadata, only the fields the stage lists.
     let meta = r#"{"channel":"lck","viewer":{"id":7}}"#;
     assert_eq!(report.translations["en"], format!("hi <pre 1> | pre(hi <pre 1>) translate(en) post | hi | {meta}"));
     assert_eq!(report.translations["ja"], format!("hi <pre 1> | pre(hi <pre 1>) translate(ja) post | hi | {meta}"));

@@ -18,9 +18,13 @@ use lingo_engine::{EngineOptions, JobReport, Pipeline, Plugins, Services, StageE
 const LINE: &str = "Faker 오늘 미쳤다 T1 가자";
 
 async fn mangling_stand_in() -> DevLlm {
+    mangling_stand_in_with(Duration::ZERO).await
+}
+
+async fn mangling_stand_in_with(latency: Duration) -> DevLlm {
     let mistranslate = vec![("Faker".into(), "Fakir".into()), ("T1".into(), "Tea One".into())];
     let options = DevLlmOptions {
-        latency: Duration::ZERO,
+        latency,
         behaviour: Behaviour { mistranslate, ..Behaviour::default() },
         ..DevLlmOptions::default()
     };
@@ -39,7 +43,9 @@ fn services() -> Services {
 /// `glossary` (when given its config) → `cache` → `openai` at the stand-in.
 fn pipeline_toml(url: &str, glossary: Option<&str>) -> String {
     let glossary = glossary.map_or(String::new(), |config| {
-        format!("[[stage]]\nname = \"glossary\"\nplugin = \"glossary\"\nphase = [\"pre\", \"post\"]\n{config}\n")
+        format!(
+            "[[stage]]\nname = \"glossary\"\nplugin = \"glossary\"\nphase = [\"pre\", \"post\"]\nmetadata = [\"channel\"]\n{config}\n"
+        )
     });
     format!(
         r#"{glossary}
@@ -124,4 +130,21 @@ async fn a_line_without_terms_passes_the_glossary_untouched() {
     assert_eq!(report.translations["en"], "[en] fakers in Tea One0");
     let glossary: Vec<_> = report.steps.iter().filter(|s| s.stage == "glossary").map(|s| &s.decision).collect();
     assert_eq!(glossary, [&Decision::Passed, &Decision::Passed]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_that_differ_only_in_fields_no_stage_sees_are_translated_once() {
+    let llm = mangling_stand_in_with(Duration::from_millis(300)).await;
+    let pipeline = load(&pipeline_toml(&llm.url(), Some(TERMS)), &services()).await;
+    let job = |user: &str, channel: &str| serde_json::json!({"text": LINE, "targetLanguages": ["en"], "channel": channel, "user": user});
+    // Same channel, another user: one unit in flight, one model call.
+    let (a, b) = tokio::join!(run(&pipeline, job("u-1", "lck")), run(&pipeline, job("u-2", "lck")));
+    assert_eq!(a.translations, b.translations);
+    assert_eq!(pipeline.coalesced_units(), 1);
+    assert_eq!(llm.requests("/v1/chat/completions"), 1);
+    // Another channel is another unit (the glossary sees `channel`); the
+    // cache answers it, and its rendering is its own.
+    let c = run(&pipeline, job("u-3", "lck_jp")).await;
+    assert_eq!(c.providers["en"], "cache");
+    assert_eq!(pipeline.coalesced_units(), 1);
 }

@@ -79,7 +79,16 @@ impl TranslationJob {
             Some(Value::String(code)) => Some(language(code, "sourceLanguage")?),
             Some(other) => return Err(format!("`sourceLanguage` must be a language code, found {}", kind(other))),
         };
-        Ok(Self { text: text.clone(), target_languages, source_language, metadata: metadata(fields) })
+        let metadata = metadata(fields);
+        if metadata.len() > limits.max_metadata_bytes {
+            return Err(format!(
+                "the job's other fields (beside `text`, `targetLanguages` and `sourceLanguage`) are {} bytes of JSON; \
+                 the limit is {} (limits.max_metadata_bytes)",
+                metadata.len(),
+                limits.max_metadata_bytes
+            ));
+        }
+        Ok(Self { text: text.clone(), target_languages, source_language, metadata })
     }
 }
 
@@ -239,5 +248,7 @@ mod tests {
         assert!(reason(r#"{"text":"hi","targetLanguages":["english"]}"#).contains("`targetLanguages[0]` is `english`"));
         assert!(reason(r#"{"text":"hi","targetLanguages":[1]}"#).contains("found a number"));
         assert!(reason(r#"{"text":"hi","targetLanguages":["en"],"sourceLanguage":"??"}"#).contains("`sourceLanguage`"));
+        let chatty = format!(r#"{{"text":"hi","targetLanguages":["en"],"note":"{}"}}"#, "x".repeat(5000));
+        assert!(reason(&chatty).contains("the limit is 4096 (limits.max_metadata_bytes)"), "{}", reason(&chatty));
     }
 }

@@ -7,6 +7,7 @@
 //! post stages rewrite it. Identical units in flight are computed once.
 
 mod coalesce;
+mod metadata;
 mod report;
 mod unit;
 
@@ -22,6 +23,7 @@ use crate::wall::Wall;
 
 pub use coalesce::Coalescer;
 pub use lingo_job::TranslationJob;
+use metadata::Metadata;
 pub use report::{Decision, Failure, JobReport, Step};
 use unit::{JobContext, Scratchpad, UnitKey, UnitResult, call_stage};
 
@@ -48,6 +50,9 @@ struct Inner {
     post: Vec<Arc<Stage>>,
     limits: JobLimits,
     units: Coalescer<UnitKey, UnitResult>,
+    /// The metadata fields a translate or post stage sees: a unit's share
+    /// of its job's metadata.
+    unit_metadata: Vec<String>,
     wall: Wall,
 }
 
@@ -86,6 +91,7 @@ impl Pipeline {
             post: vec![],
             limits: config.limits,
             units: Coalescer::new(),
+            unit_metadata: vec![],
             wall,
         };
         for (stage, phases) in stages {
@@ -97,6 +103,10 @@ impl Pipeline {
                 }
             }
         }
+        let later = inner.translate.iter().chain(&inner.post);
+        inner.unit_metadata = later.flat_map(|stage| stage.metadata.iter().cloned()).collect();
+        inner.unit_metadata.sort();
+        inner.unit_metadata.dedup();
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -135,11 +145,20 @@ impl Pipeline {
 
     async fn run_stages(&self, job_id: &str, job: &TranslationJob) -> Result<JobReport, JobFailed> {
         let mut steps = Vec::new();
-        let Prepared { text, source, scratch } = match self.pre(job_id, job, &mut steps).await {
+        let metadata = Metadata::parse(&job.metadata);
+        let Prepared { text, source, mut scratch } = match self.pre(job_id, job, &metadata, &mut steps).await {
             Ok(prepared) => prepared,
             Err(failure) => return Err(JobFailed { failure, steps }),
         };
-        let context = Arc::new(JobContext { original: job.text.clone(), metadata: job.metadata.clone(), scratch });
+        // A unit holds what its own stages can read, and no more, so it is
+        // shared with every job that would see the same.
+        let later = |name: &Arc<str>| self.inner.translate.iter().chain(&self.inner.post).any(|s| s.name == *name);
+        scratch.retain(|name, _| later(name));
+        let context = Arc::new(JobContext {
+            original: job.text.clone(),
+            metadata: metadata.view(&self.inner.unit_metadata),
+            scratch,
+        });
         let job_id: Arc<str> = job_id.into();
         let units = job.target_languages.iter().map(|target| {
             let key =
@@ -207,7 +226,13 @@ impl Pipeline {
     }
 
     /// The pre stages, in order, on the source text.
-    async fn pre(&self, job_id: &str, job: &TranslationJob, steps: &mut Vec<Step>) -> Result<Prepared, Failure> {
+    async fn pre(
+        &self,
+        job_id: &str,
+        job: &TranslationJob,
+        metadata: &Metadata,
+        steps: &mut Vec<Step>,
+    ) -> Result<Prepared, Failure> {
         let mut text = job.text.clone();
         let mut source = job.source_language.clone();
         let mut scratch = Scratchpad::new();
@@ -220,18 +245,11 @@ impl Pipeline {
                 target_language: None,
                 translation: None,
                 original: job.text.clone(),
-                metadata: job.metadata.clone(),
+                metadata: metadata.view(&stage.metadata),
             };
             match call_stage(stage, job_id, &request, None, &mut scratch, steps).await {
                 Ok(Outcome::Rewritten(new)) => text = new,
-                Ok(Outcome::Detected(language)) => match lingo_job::normal_language(&language) {
-                    Some(code) => source = Some(code),
-                    None => tracing::warn!(
-                        job.id = job_id,
-                        stage = &*stage.name,
-                        "detected `{language}`, not a language code"
-                    ),
-                },
+                Ok(Outcome::Detected(language)) => source = Some(language),
                 Ok(_) => {}
                 Err(_) if stage.on_error == OnError::Next => {}
                 Err(failure) => return Err(failure),

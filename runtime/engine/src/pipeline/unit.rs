@@ -9,6 +9,7 @@ use futures::future::join_all;
 use lingo_config::{OnError, Phase};
 
 use super::Inner;
+use super::metadata::Metadata;
 use super::report::{Decision, Failure, Step};
 use crate::bindings::{self, Outcome, Request, StageError};
 use crate::cpu::StageCpu;
@@ -29,7 +30,8 @@ pub(super) struct UnitKey {
 }
 
 /// What every unit of a job sees the same: the line as sent, the job's
-/// metadata, and what the pre stages kept in `scratch`.
+/// metadata its translate and post stages see, and what the pre stages of
+/// those phases kept in `scratch`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct JobContext {
     pub original: String,
@@ -63,13 +65,15 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
         target_language: Some(key.target.clone()),
         translation: None,
         original: key.job.original.clone(),
-        metadata: key.job.metadata.clone(),
+        metadata: String::new(),
     };
+    let metadata = Metadata::parse(&key.job.metadata);
     let mut scratch = key.job.scratch.clone();
     let mut passed = Vec::new();
     let mut errors = Vec::new();
     let mut produced = None;
     for stage in &inner.translate {
+        request.metadata = metadata.view(&stage.metadata);
         match call_stage(stage, job_id, &request, Some(&key.target), &mut scratch, steps).await {
             Ok(Outcome::Translated(text)) => {
                 produced = Some((text, stage.name.to_string()));
@@ -89,10 +93,11 @@ async fn run(inner: &Inner, job_id: &str, key: &UnitKey, steps: &mut Vec<Step>) 
     let Some((mut translation, producer)) = produced else {
         return Err(nothing_translated(&key.target, &passed, errors));
     };
-    remember(&passed, job_id, &request, (&translation, &producer), &mut scratch, steps).await;
+    remember(&passed, job_id, (&request, &metadata), (&translation, &producer), &mut scratch, steps).await;
     request.phase = bindings::Phase::Post;
     for stage in &inner.post {
         request.translation = Some(translation.clone());
+        request.metadata = metadata.view(&stage.metadata);
         match call_stage(stage, job_id, &request, Some(&key.target), &mut scratch, steps).await {
             Ok(Outcome::Rewritten(text)) => translation = text,
             Ok(_) => {}
@@ -150,7 +155,7 @@ pub(super) async fn call_stage(
 async fn remember(
     passed: &[&Stage],
     job_id: &str,
-    request: &Request,
+    (request, metadata): (&Request, &Metadata),
     produced: (&str, &str),
     scratchpad: &mut Scratchpad,
     steps: &mut Vec<Step>,
@@ -158,9 +163,10 @@ async fn remember(
     let target = request.target_language.as_deref();
     let calls = passed.iter().map(|stage| {
         let mut scratch = scratchpad.get(&stage.name).cloned();
+        let request = Request { metadata: metadata.view(&stage.metadata), ..request.clone() };
         async move {
             let started = Instant::now();
-            let (result, cpu) = stage.remember(job_id, request, produced, &mut scratch).await;
+            let (result, cpu) = stage.remember(job_id, &request, produced, &mut scratch).await;
             if let Err(failure) = &result {
                 tracing::warn!(job.id = job_id, stage = &*stage.name, cause = %failure, "remember failed");
             }

@@ -210,6 +210,7 @@ config = { languages = ["ko", "en", "ja"] }
 name   = "glossary"
 plugin = "glossary"
 phase  = ["pre", "post"]
+metadata = ["channel"]
 config = { keep = ["Faker", "T1", "Chovy", "Gen.G"], channels = { lck_jp = { terms = { Faker = { ja = "フェイカー" } } } } }
 
 [[stage]]
