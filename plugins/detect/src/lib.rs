@@ -19,6 +19,7 @@ mod line;
 
 use lingo_sdk::{Outcome, Phase, Request, Stage, StageError, export_stage};
 use serde::Deserialize;
+use whatlang::Script;
 
 pub use line::{Kind, classify};
 
@@ -129,7 +130,10 @@ pub fn detect(config: &Config, text: &str) -> Option<String> {
     if info.confidence() < config.min_confidence {
         return None;
     }
-    if !config.languages.is_empty() && whatlang::detect_lang(&words) != Some(info.lang()) {
+    // Only Korean is written in Hangul and only Japanese in kana: no other
+    // language could have been meant. Any other script must be confirmed.
+    let one_language_script = matches!(info.script(), Script::Hangul | Script::Hiragana | Script::Katakana);
+    if !config.languages.is_empty() && !one_language_script && whatlang::detect_lang(&words) != Some(info.lang()) {
         return None;
     }
     languages::code(info.lang()).map(str::to_string)
