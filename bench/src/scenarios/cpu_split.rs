@@ -25,7 +25,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::Bench;
-use super::run::{Measured, prefilled, prefilled_then};
+use super::run::{Measured, prefilled, prefilled_records};
 use crate::data::{self, Check, LingoOptions};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
@@ -131,7 +131,9 @@ fn rep_of(bench: &mut Bench, row: &Row, rep: usize) -> anyhow::Result<Rep> {
         let launch = Launch { lingo, ..Launch::cache_hit(worker, protocol, &queue, concurrency) };
         match (run, port) {
             (Run::Counted, Some(port)) => {
-                counted = Some(prefilled_then(bench, launch, &lines, jobs, Check::CacheHit, || scrape(port))?)
+                let (measured, read, _) =
+                    prefilled_records(bench, launch, &lines, jobs, Check::CacheHit, || scrape(port))?;
+                counted = Some((measured, read))
             }
             (Run::Unlogged, _) => unlogged = Some(prefilled(bench, launch, &lines, jobs, Check::CacheHit)?),
             _ => plain = Some(prefilled(bench, launch, &lines, jobs, Check::CacheHit)?),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::Bench;
 use super::cpu_split::get_metrics;
-use super::run::{Measured, prefilled_then};
+use super::run::{Measured, prefilled_records};
 use crate::data::{self, Check, LingoOptions, Pipeline};
 use crate::stats::Spread;
 use crate::workers::{Launch, Protocol, Worker};
@@ -81,7 +81,8 @@ pub fn run(bench: &mut Bench) -> anyhow::Result<Vec<Row>> {
                 ..Launch::cache_hit(worker, protocol, &queue, concurrency)
             };
             let lines = bench.cache_lines.clone();
-            let (run, metrics) = prefilled_then(bench, launch, &lines, jobs, Check::CacheHit, || get_metrics(port))?;
+            let (run, metrics, _) =
+                prefilled_records(bench, launch, &lines, jobs, Check::CacheHit, || get_metrics(port))?;
             let calls = stage_sample(&metrics, "lingo_stage_calls_total", None);
             anyhow::ensure!(calls > 0.0, "no calls of `{STAGE}` in /metrics:\n{metrics}");
             let per_call = |seconds: f64| seconds * 1e6 / calls;

@@ -68,24 +68,11 @@ pub fn prefilled(
     jobs: usize,
     check: Check,
 ) -> anyhow::Result<Measured> {
-    Ok(prefilled_then(bench, launch, lines, jobs, check, || Ok(()))?.0)
+    Ok(prefilled_records(bench, launch, lines, jobs, check, || Ok(()))?.0)
 }
 
-/// [`prefilled`], and what `at_end` reads from the worker once every job is
-/// finished, before it is stopped.
-pub fn prefilled_then<T>(
-    bench: &mut Bench,
-    launch: Launch,
-    lines: &Path,
-    jobs: usize,
-    check: Check,
-    at_end: impl FnOnce() -> anyhow::Result<T>,
-) -> anyhow::Result<(Measured, T)> {
-    let (measured, read, _) = prefilled_records(bench, launch, lines, jobs, check, at_end)?;
-    Ok((measured, read))
-}
-
-/// [`prefilled_then`], and every finished job's hash.
+/// [`prefilled`], what `at_end` reads from the worker once every job is
+/// finished (before it is stopped), and every finished job's hash.
 pub fn prefilled_records<T>(
     bench: &mut Bench,
     launch: Launch,

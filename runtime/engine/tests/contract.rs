@@ -4,32 +4,13 @@
 //! metadata, and a stage built for `lingo:pipeline@0.1.0` loads and runs
 //! with its `kv` and `log` imports answered.
 
+mod common;
+
 use std::path::Path;
-use std::sync::Arc;
 
+use common::{load, services, try_job as run};
 use lingo_config::Env;
-use lingo_engine::capabilities::{HttpClient, KvStore};
-use lingo_engine::{EngineOptions, JobFailed, JobReport, Pipeline, Plugins, Services, StageEngine};
-
-fn services() -> Services {
-    let options = EngineOptions {
-        max_instances: 64,
-        cache_dir: Some(std::env::temp_dir().join("lingo-test-compile-cache")),
-        ..EngineOptions::default()
-    };
-    Services::new(StageEngine::new(&options).unwrap(), Arc::new(HttpClient::default()), KvStore::memory())
-}
-
-async fn load(toml: &str, services: &Services) -> Pipeline {
-    let config =
-        lingo_config::parse(toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
-    Pipeline::load(&config, "acme", services, &Plugins::default()).await.unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn run(pipeline: &Pipeline, data: &str) -> Result<JobReport, JobFailed> {
-    let job = pipeline.parse_job(data).unwrap();
-    pipeline.run("1", &job).await
-}
+use lingo_engine::{Pipeline, Plugins};
 
 /// The `keep` act in every phase, behind a `pre` stage that rewrites the line.
 fn keeper(pad: usize, limits: &str) -> String {

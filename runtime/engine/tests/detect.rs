@@ -2,28 +2,18 @@
 //! one are answered without it, and say why. The LLM is the stand-in
 //! (`lingo-devllm`, not a model), which counts the requests it gets.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use lingo_config::Env;
+use common::{job as run, load, services};
 use lingo_devllm::{DevLlm, DevLlmOptions};
-use lingo_engine::capabilities::{HttpClient, KvStore};
-use lingo_engine::{EngineOptions, JobReport, Pipeline, Plugins, Services, StageEngine};
+use lingo_engine::Pipeline;
 use serde_json::json;
 
 async fn stand_in() -> DevLlm {
     let options = DevLlmOptions { latency: Duration::ZERO, ..DevLlmOptions::default() };
     DevLlm::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap()
-}
-
-fn services() -> Services {
-    let options = EngineOptions {
-        max_instances: 64,
-        cache_dir: Some(std::env::temp_dir().join("lingo-test-compile-cache")),
-        ..EngineOptions::default()
-    };
-    Services::new(StageEngine::new(&options).unwrap(), Arc::new(HttpClient::default()), KvStore::memory())
 }
 
 /// `detect` (pre and translate) → `openai` at the stand-in.
@@ -44,14 +34,7 @@ allowed_hosts = ["{url}"]
 config        = {{ url = "{url}", model = "stand-in" }}
 "#
     );
-    let config =
-        lingo_config::parse(&toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
-    Pipeline::load(&config, "acme", &services(), &Plugins::default()).await.unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn run(pipeline: &Pipeline, data: serde_json::Value) -> JobReport {
-    let job = pipeline.parse_job(&data.to_string()).unwrap();
-    pipeline.run("1", &job).await.unwrap_or_else(|f| panic!("{}", f.failure.message()))
+    load(&toml, &services()).await
 }
 
 const LLM: &str = "/v1/chat/completions";

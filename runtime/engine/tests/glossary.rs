@@ -5,15 +5,13 @@
 //! every channel, and a channel's own rendering comes from the job's
 //! metadata.
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use lingo_config::Env;
+use common::{job as run, load, services};
 use lingo_devllm::{Behaviour, DevLlm, DevLlmOptions};
-use lingo_engine::capabilities::{HttpClient, KvStore};
 use lingo_engine::pipeline::Decision;
-use lingo_engine::{EngineOptions, JobReport, Pipeline, Plugins, Services, StageEngine};
 
 const LINE: &str = "Faker 오늘 미쳤다 T1 가자";
 
@@ -29,15 +27,6 @@ async fn mangling_stand_in_with(latency: Duration) -> DevLlm {
         ..DevLlmOptions::default()
     };
     DevLlm::start("127.0.0.1:0".parse().unwrap(), options).await.unwrap()
-}
-
-fn services() -> Services {
-    let options = EngineOptions {
-        max_instances: 64,
-        cache_dir: Some(std::env::temp_dir().join("lingo-test-compile-cache")),
-        ..EngineOptions::default()
-    };
-    Services::new(StageEngine::new(&options).unwrap(), Arc::new(HttpClient::default()), KvStore::memory())
 }
 
 /// `glossary` (when given its config) → `cache` → `openai` at the stand-in.
@@ -68,17 +57,6 @@ keep = ["Faker"]
 terms = { T1 = { ko = "티원" } }
 channels = { lck_jp = { terms = { Faker = { ja = "フェイカー" } } } }
 "#;
-
-async fn load(toml: &str, services: &Services) -> Pipeline {
-    let config =
-        lingo_config::parse(toml, Path::new("test.toml"), &Env::from_pairs([])).unwrap_or_else(|e| panic!("{e}"));
-    Pipeline::load(&config, "acme", services, &Plugins::default()).await.unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn run(pipeline: &Pipeline, data: serde_json::Value) -> JobReport {
-    let job = pipeline.parse_job(&data.to_string()).unwrap();
-    pipeline.run("1", &job).await.unwrap_or_else(|f| panic!("{}", f.failure.message()))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_glossary_the_model_mangles_the_names() {
