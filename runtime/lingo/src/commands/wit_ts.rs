@@ -37,12 +37,8 @@ pub fn declarations(wit: &str) -> anyhow::Result<String> {
     }
     for id in interfaces {
         let interface = &resolve.interfaces[id];
-        let module = format!(
-            "{}/{}@{}",
-            name.namespace.clone() + ":" + &name.name,
-            interface.name.as_deref().unwrap_or_default(),
-            name.version.as_ref().map(|v| v.to_string()).unwrap_or_default()
-        );
+        // `namespace:package/interface@version`, as componentize-js imports it.
+        let module = resolve.id_of(id).context("the stage world imports an unnamed interface")?;
         writeln!(out, "\ndeclare module '{module}' {{")?;
         for (type_name, &ty) in &interface.types {
             docs(&mut out, &resolve.types[ty].docs);
@@ -68,7 +64,7 @@ pub fn declarations(wit: &str) -> anyhow::Result<String> {
         for (function_name, function) in &interface.functions {
             docs(&mut out, &function.docs);
             let params: Vec<String> =
-                function.params.iter().map(|p| format!("{}: {}", camel(&p.name), ts(&resolve, &p.ty))).collect();
+                function.params.iter().map(|p| format!("{}: {}", parameter(&p.name), ts(&resolve, &p.ty))).collect();
             let result = function.result.as_ref().map_or("void".to_string(), |ty| returned(&resolve, ty));
             let name = camel(function_name);
             if is_reserved(&name) {
@@ -155,8 +151,63 @@ fn structure(resolve: &Resolve, kind: &TypeDefKind) -> String {
     }
 }
 
+/// A WIT name that JavaScript reserves cannot name a function or parameter.
 fn is_reserved(name: &str) -> bool {
-    matches!(name, "delete" | "default" | "function" | "new" | "class" | "in" | "var" | "export" | "import")
+    matches!(
+        name,
+        "await"
+            | "break"
+            | "case"
+            | "catch"
+            | "class"
+            | "const"
+            | "continue"
+            | "debugger"
+            | "default"
+            | "delete"
+            | "do"
+            | "else"
+            | "enum"
+            | "export"
+            | "extends"
+            | "false"
+            | "finally"
+            | "for"
+            | "function"
+            | "if"
+            | "implements"
+            | "import"
+            | "in"
+            | "instanceof"
+            | "interface"
+            | "let"
+            | "new"
+            | "null"
+            | "package"
+            | "private"
+            | "protected"
+            | "public"
+            | "return"
+            | "static"
+            | "super"
+            | "switch"
+            | "this"
+            | "throw"
+            | "true"
+            | "try"
+            | "typeof"
+            | "var"
+            | "void"
+            | "while"
+            | "with"
+            | "yield"
+    )
+}
+
+/// A parameter's name, with `_` after one JavaScript reserves.
+fn parameter(kebab: &str) -> String {
+    let name = camel(kebab);
+    if is_reserved(&name) { name + "_" } else { name }
 }
 
 /// `retry-after-ms` → `retryAfterMs`.
@@ -205,5 +256,18 @@ mod tests {
         assert!(text.contains("function delete_(key: string): void;\n  export { delete_ as delete };"), "{text}");
         assert!(text.contains("export function set(value: Uint8Array): void;"), "{text}");
         assert!(text.contains("headers: [string, string][]"), "{text}");
+    }
+
+    #[test]
+    fn names_javascript_reserves_are_renamed_where_they_would_not_parse() {
+        let wit = "package acme:things@1.2.0;\n\
+            interface store { delete: func(default: string, in: u32); }\n\
+            world stage { import store; }\n";
+        let text = declarations(wit).unwrap();
+        assert!(text.contains("declare module 'acme:things/store@1.2.0' {"), "{text}");
+        assert!(
+            text.contains("function delete_(default_: string, in_: number): void;\n  export { delete_ as delete };"),
+            "{text}"
+        );
     }
 }
