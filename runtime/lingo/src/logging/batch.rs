@@ -138,6 +138,8 @@ impl Shared {
             }
             let _ = output.flush();
             batch.clear();
+            // A burst's buffer is not kept for the quiet after it.
+            batch.shrink_to(self.batching.flush_at);
             if closed && self.lock().lines.is_empty() {
                 return;
             }
