@@ -13,7 +13,7 @@
 #   sampling adds its own cost to the CPU figures).
 # Needs `make build` and `make bench` run once (the Node producer).
 # Usage: bench/tools/queue-profile.sh [OUT_DIR]
-#   JOBS=20000 CONCURRENCY=4 LINGO=target/release/lingo PROFILE=0 HZ=10000 TOP=40
+#   JOBS=20000 CONCURRENCY=4 LINGO=target/release/lingo PROFILE=0 HZ=10000 TOP=40 PIN=0
 #   RECORD="…" replaces perf record's event options (e.g. --call-graph dwarf).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,7 +27,10 @@ HZ=${HZ:-10000}
 EVENTS=${EVENTS:-task-clock,context-switches,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sched_yield}
 R=redis://127.0.0.1:$PORT
 mkdir -p "$OUT" && cd "$OUT"
-redis-server --port "$PORT" --save "" --appendonly no --daemonize yes --logfile "$OUT/redis.log"
+# PIN=1: Redis on CPU 0 and the worker on CPU 1, so neither waits for the
+# other's core (how Redis's CPU per job depends on the worker's, measured).
+pin() { if [ "${PIN:-0}" = 1 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+(pin 0 redis-server --port "$PORT" --save "" --appendonly no --daemonize yes --logfile "$OUT/redis.log")
 trap 'redis-cli -p $PORT shutdown nosave >/dev/null 2>&1 || true' EXIT
 sleep 0.3
 for i in $(seq 0 99); do
@@ -36,16 +39,19 @@ done > known.jsonl
 seq 0 99 | sed 's/.*/chat line & from the bench/' > lines.txt
 produce() { node "$ROOT/bench/peers/node/produce.js" "$@" --redis "$R"; }
 
-# Redis's CPU so far, in µs.
-redis_cpu() {
-  redis-cli -p "$PORT" info cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%d\n", s * 1e6 }'
+# Redis's CPU so far in µs, then its reads, writes and commands so far.
+redis_counts() {
+  redis-cli -p "$PORT" info all | tr -d '\r' | awk -F: '
+    /^used_cpu_(sys|user):/ { cpu += $2 }
+    /^total_(reads|writes|commands)_processed:/ { n[$1] = $2 }
+    END { printf "%d %d %d %d\n", cpu * 1e6, n["total_reads_processed"], n["total_writes_processed"], n["total_commands_processed"] }'
 }
 
 # Runs worker $1 (a name; then its command) on its queue, of protocol $2.
 measure() {
   local name=$1 protocol=$2; shift 2
   produce fill --protocol "$protocol" --queue "$name" --lines lines.txt --count "$JOBS" --paused 1
-  "$@" > "$name.log" 2>&1 &
+  pin 1 "$@" > "$name.log" 2>&1 &
   local worker=$!
   sleep 3
   local perfs=()
@@ -58,10 +64,10 @@ measure() {
   perfs+=($!)
   sleep 0.5
   local before
-  before=$(redis_cpu)
+  before=$(redis_counts)
   produce resume --protocol "$protocol" --queue "$name"
   until [ "$(redis-cli -p "$PORT" zcard "bull:$name:completed")" -ge "$JOBS" ]; do sleep 0.05; done
-  echo $(($(redis_cpu) - before)) > "$name.redis"
+  echo "$before $(redis_counts)" > "$name.redis"
   kill -INT "${perfs[@]}"
   wait "${perfs[@]}" 2>/dev/null || true
   kill -TERM "$worker"
@@ -102,8 +108,17 @@ fi
 
 for name in "${WORKERS[@]}"; do
   echo "== $name, per job ($JOBS jobs, concurrency $CONCURRENCY)"
-  awk -F, -v jobs="$JOBS" -v redis="$(cat "$name.redis")" '
-    $3 == "task-clock" { worker = $1 * 1000 / jobs; printf "%8.1f  µs of worker CPU\n%8.1f  µs of Redis CPU\n%8.2f  worker ÷ Redis\n", worker, redis / jobs, worker / (redis / jobs); next }
+  # Redis's counts, after − before; its commands include those its scripts
+  # run and the polling of `zcard` above (one per 50 ms).
+  read -r cpu0 reads0 writes0 commands0 cpu1 reads1 writes1 commands1 < "$name.redis"
+  awk -F, -v jobs="$JOBS" -v redis=$((cpu1 - cpu0)) -v reads=$((reads1 - reads0)) \
+    -v writes=$((writes1 - writes0)) -v commands=$((commands1 - commands0)) '
+    $3 == "task-clock" {
+      worker = $1 * 1000 / jobs
+      printf "%8.1f  µs of worker CPU\n%8.1f  µs of Redis CPU\n%8.2f  worker ÷ Redis\n", worker, redis / jobs, worker / (redis / jobs)
+      printf "%8.2f  Redis reads\n%8.2f  Redis writes\n%8.2f  Redis commands\n", reads / jobs, writes / jobs, commands / jobs
+      next
+    }
     $3 != "" && $1 ~ /^[0-9]/ { printf "%8.2f  %s\n", $1 / jobs, $3 }' "$name.stat"
 done
 if [ "$PROFILE" = 1 ]; then
