@@ -14,6 +14,7 @@
 # Needs `make build` and `make bench` run once (the Node producer).
 # Usage: bench/tools/queue-profile.sh [OUT_DIR]
 #   JOBS=20000 CONCURRENCY=4 LINGO=target/release/lingo PROFILE=0 HZ=10000 TOP=40 PIN=0
+#   JOB_LOG=false: lingo without its job log (one Redis command a job fewer)
 #   RECORD="…" replaces perf record's event options (e.g. --call-graph dwarf).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -82,6 +83,7 @@ redis_url = "$R"
 protocol = "$protocol"
 queue = "lingo-$protocol"
 concurrency = $CONCURRENCY
+job_log = ${JOB_LOG:-true}
 
 [[stage]]
 name = "cache"
